@@ -1,0 +1,177 @@
+"""Builds the Dramatiq broker from configuration, before any actor is imported.
+
+RabbitMQ (`amqp://...`) runs with publisher confirms and an explicit prefetch; `memory` is Dramatiq's stub
+broker with worker threads in the same process (the embedded default). Both use `GuardedRetries`, which sends
+a message to the dead-letter queue when its retry cannot be re-enqueued instead of acking it away.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+import dramatiq
+from dramatiq import Broker, Message, Worker
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from pipelines import outbox
+from pipelines.config import Config
+from pipelines.db import unit_of_work
+
+log = logging.getLogger(__name__)
+
+#: Retry backoff stays well below RabbitMQ's 30-minute consumer_timeout: delayed messages wait unacked.
+MAX_BACKOFF_MS = 10 * 60 * 1000
+DEFAULT_MAX_RETRIES = 8
+
+
+class GuardedRetries(Retries):
+    """Dramatiq's Retries, except a retry that cannot be re-enqueued fails the message (→ dead letters).
+
+    Upstream, `Broker.emit_after` only logs an exception raised while re-enqueueing, and the worker then acks
+    the original: the message is lost (Dramatiq PR #545). Failing it makes the consumer nack it, and RabbitMQ
+    routes it to the queue's `.XQ` dead-letter queue.
+    """
+
+    def after_process_message(
+        self, broker: Broker, message: Message, *, result: object = None, exception: BaseException | None = None
+    ) -> None:
+        try:
+            super().after_process_message(broker, message, result=result, exception=exception)
+        except Exception:
+            log.exception(
+                "could not re-enqueue retry of message %s (%s); sending it to the dead-letter queue",
+                message.message_id,
+                message.actor_name,
+            )
+            message.fail()
+
+
+class SixdegRabbitmqBroker(RabbitmqBroker):
+    """RabbitmqBroker whose consumers take an explicit number of messages ahead (not 2 x threads)."""
+
+    def __init__(self, *, queue_prefetch: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.queue_prefetch = queue_prefetch
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> dramatiq.Consumer:
+        # Delay queues keep their large prefetch: their messages sit unacked until their ETA.
+        if not queue_name.endswith(".DQ"):
+            prefetch = self.queue_prefetch
+        return super().consume(queue_name, prefetch, timeout)
+
+
+def default_middleware() -> list[Middleware]:
+    """Dramatiq's defaults with Retries replaced by GuardedRetries (capped backoff)."""
+    return [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        CurrentMessage(),  # actors can key idempotency on the message id, stable across redeliveries
+        GuardedRetries(max_retries=DEFAULT_MAX_RETRIES, max_backoff=MAX_BACKOFF_MS),
+    ]
+
+
+def build_broker(config: Config, middleware: Sequence[Middleware] | None = None) -> Broker:
+    """A new broker for `config` (not installed globally; see `setup`)."""
+    middleware = list(middleware) if middleware is not None else default_middleware()
+    if config.broker_kind == "memory":
+        return StubBroker(middleware=middleware)
+    url = config.broker_url
+    separator = "&" if "?" in url else "?"
+    if "socket_timeout" not in url:
+        url += f"{separator}socket_timeout={config.backend_timeout}&blocked_connection_timeout=30"
+    return SixdegRabbitmqBroker(
+        url=url, confirm_delivery=True, middleware=middleware, queue_prefetch=config.worker_prefetch
+    )
+
+
+_state_lock = threading.Lock()
+_config: Config | None = None
+
+
+def setup(config: Config | None = None, middleware: Sequence[Middleware] | None = None) -> Broker:
+    """Build the broker for `config` and make it Dramatiq's global broker.
+
+    Actors already declared on a previous broker move to the new one, so tests (and `sixdeg serve`) can switch
+    between the stub broker and RabbitMQ in one process.
+    """
+    global _config
+    config = config or Config.from_env()
+    broker = build_broker(config, middleware)
+    with _state_lock:
+        previous = _current_broker_or_none()
+        if previous is not None:
+            for actor in list(previous.actors.values()):
+                actor.broker = broker
+                broker.declare_actor(actor)
+            if previous is not broker:
+                previous.close()
+        dramatiq.set_broker(broker)
+        _config = config
+    outbox.set_publisher(publish_outbox_rows)
+    return broker
+
+
+def _current_broker_or_none() -> Broker | None:
+    return dramatiq.broker.global_broker
+
+
+def current_config() -> Config:
+    """The configuration the broker (and so every actor) was set up with."""
+    if _config is None:
+        setup()
+    assert _config is not None
+    return _config
+
+
+def publish_outbox_rows(ids: Sequence[int] | None = None, *, older_than: float = 0) -> int:
+    """Publish unsent outbox rows (given ids, or all older than `older_than` s); returns how many were sent.
+
+    Each row is enqueued with its stored message id, then marked sent. A row whose publish fails keeps
+    `sent_at` empty, with the error recorded, for the sweeper.
+    """
+    broker = dramatiq.get_broker()
+    sent = 0
+    with unit_of_work(current_config()) as session:
+        for row in outbox.claim_unsent(session, ids, older_than=older_than):
+            try:
+                queue_name = row.queue_name or broker.get_actor(row.actor_name).queue_name
+                message = Message(
+                    queue_name=queue_name,
+                    actor_name=row.actor_name,
+                    args=tuple(row.args),
+                    kwargs=dict(row.kwargs),
+                    options=dict(row.options),
+                    message_id=row.message_id,
+                )
+                broker.enqueue(message, delay=row.options.get("delay"))
+            except Exception as exc:
+                log.warning("outbox row %s (%s) not published: %s", row.id, row.actor_name, exc)
+                outbox.mark_failed(session, row.id, f"{type(exc).__name__}: {exc}")
+                continue
+            if outbox.mark_sent(session, row.id):
+                sent += 1
+    return sent
+
+
+def start_worker(broker: Broker, config: Config, queues: set[str] | None = None) -> Worker:
+    """Start Dramatiq worker threads inside this process (`sixdeg serve`, tests)."""
+    worker = Worker(broker, queues=queues, worker_threads=config.worker_threads, worker_timeout=100)
+    worker.queue_prefetch = config.worker_prefetch
+    worker.start()
+    return worker

@@ -1,0 +1,15 @@
+"""Housekeeping actors (queue `maintenance`)."""
+
+from __future__ import annotations
+
+import dramatiq
+
+from actors.broker import current_config, publish_outbox_rows
+
+MAINTENANCE_QUEUE = "maintenance"
+
+
+@dramatiq.actor(actor_name="outbox.sweep", queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=120_000)
+def sweep_outbox() -> int:
+    """Publish outbox rows that stayed unsent past the grace period (crash between commit and publish)."""
+    return publish_outbox_rows(older_than=current_config().outbox_grace)

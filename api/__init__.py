@@ -1,0 +1,35 @@
+"""The HTTP API: a slim Flask app that validates requests and enqueues work."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from pipelines.config import Config
+from pipelines.migrate import migrate_on_boot
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the Flask app for `config` (default: from the environment). Migrates on boot under a lock."""
+    import actors  # noqa: F401  - declares every actor on the configured broker
+    from actors import broker as broker_setup
+    from api.health import blueprint as health_blueprint
+    from api.problems import register_problem_handlers
+
+    config = config or Config.from_env()
+    if broker_setup.current_config() != config:
+        broker_setup.setup(config)
+    migrate_on_boot(config)
+
+    app = Flask(__name__)
+    app.config["SIXDEG"] = config
+    app.config["SECRET_KEY"] = config.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.strict_slashes = False
+    register_problem_handlers(app)
+    app.register_blueprint(health_blueprint)
+    return app

@@ -1,0 +1,37 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from api.problems import Problem
+from pipelines.health import check_backends
+
+blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/healthz")
+def healthz() -> Response:
+    """The process is alive and serving requests (no backend is touched)."""
+    return jsonify(status="ok")
+
+
+@blueprint.get("/readyz")
+def readyz() -> Response:
+    """Every configured backend answers within the ready timeout; 503 naming the failing ones otherwise."""
+    results = check_backends(current_app.config["SIXDEG"])
+    backends = {r.backend: {k: v for k, v in asdict(r).items() if k != "backend"} for r in results}
+    failing = [r for r in results if not r.ok]
+    if failing:
+        names = ", ".join(f"{r.backend} ({r.kind}): {r.detail}" for r in failing)
+        raise Problem(
+            503,
+            "Service Unavailable",
+            f"Not ready: {names}",
+            slug="not-ready",
+            headers={"Retry-After": "5"},
+            backends=backends,
+        )
+    return jsonify(status="ready", backends=backends)

@@ -1,0 +1,125 @@
+"""RFC 9457 problem details (application/problem+json) for every error the API returns.
+
+Unknown routes, wrong methods, oversized bodies and unexpected exceptions all answer with a problem
+document, never an HTML page and never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, has_request_context, json, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://sixdeg.dev/problems/"
+
+
+class Problem(Exception):
+    """Raise from a view to answer with a problem document.
+
+    `slug` becomes the problem `type` URI; `extra` members (for example `errors` for field errors, or
+    `backends` for readiness) are added to the document.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        *,
+        slug: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.slug = slug
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str = "",
+    *,
+    slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """Build a problem+json response."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + slug if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+    }
+    if has_request_context():
+        body["instance"] = request.path
+    body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _slug_for(code: int) -> str | None:
+    return {
+        400: "bad-request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not-found",
+        405: "method-not-allowed",
+        409: "conflict",
+        413: "payload-too-large",
+        415: "unsupported-media-type",
+        422: "validation-failed",
+        429: "rate-limited",
+        503: "unavailable",
+    }.get(code)
+
+
+def _handle_problem(problem: Problem) -> Response:
+    return problem_response(
+        problem.status, problem.title, problem.detail, slug=problem.slug, headers=problem.headers, **problem.extra
+    )
+
+
+def _handle_http_exception(exc: HTTPException) -> Response:
+    code = exc.code or 500
+    headers = {}
+    if code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+        headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # type: ignore[attr-defined]
+    if code >= 500:
+        log.error("HTTP %s on %s %s: %s", code, request.method, request.path, exc.description)
+    detail = exc.description or exc.name
+    if code == 404:
+        detail = f"There is no resource at {request.path}. See /v1/openapi.json for what exists."
+    elif code == 405:
+        detail = f"{request.method} is not allowed on {request.path}; allowed: {headers.get('Allow', 'none')}."
+    return problem_response(code, exc.name, detail, slug=_slug_for(code), headers=headers)
+
+
+def _handle_unexpected(exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        return _handle_http_exception(exc)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem_response(
+        500,
+        "Internal Server Error",
+        "Something went wrong on our side. It has been logged; try again later.",
+        slug="internal-error",
+    )
+
+
+def register_problem_handlers(app: Flask) -> None:
+    """Make every error of `app` a problem document."""
+    app.register_error_handler(Problem, _handle_problem)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)

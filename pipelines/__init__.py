@@ -1,0 +1,1 @@
+"""sixdeg: pipelines."""

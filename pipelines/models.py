@@ -1,0 +1,277 @@
+"""The relational data model: the system of record (DESIGN.md "Data model").
+
+Neo4j and the search index are projections of these tables. Constraints carry explicit names (the naming
+convention below) so migrations can refer to them on both SQLite and Postgres.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT primary keys on Postgres, INTEGER on SQLite (only INTEGER PRIMARY KEY is SQLite's rowid alias).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC; every timestamp is stored in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, date: Date}
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column: VARCHAR plus a named CHECK constraint (no Postgres ENUM type to migrate)."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Sharing(enum.StrEnum):
+    """Whether others may traverse a user's connections in their path queries (principle 8)."""
+
+    private = "private"
+    network = "network"
+
+
+class IdentityKind(enum.StrEnum):
+    """Strong keys that identify one human across sources and users."""
+
+    email = "email"
+    phone = "phone"
+    profile_url = "profile_url"
+    source_uid = "source_uid"
+    key = "key"  # `key:<node>` from `sixdeg load-graph`
+
+
+class SourceKind(enum.StrEnum):
+    linkedin_csv = "linkedin_csv"
+    google_csv = "google_csv"
+    outlook_csv = "outlook_csv"
+    vcard = "vcard"
+    csv = "csv"
+    webhook = "webhook"
+
+
+class ImportStatus(enum.StrEnum):
+    requested = "requested"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class Person(Base):
+    """The canonical person. A merged-away person points to its survivor through `merged_into`."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(300), default="")
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(300))
+    location: Mapped[str | None] = mapped_column(String(300))
+    version: Mapped[int] = mapped_column(BigInteger, default=1, server_default=text("1"))
+    merged_into: Mapped[int | None] = mapped_column(Id, ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    person_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="RESTRICT"), unique=True)
+    sharing: Mapped[Sharing] = mapped_column(_enum(Sharing, "sharing"), default=Sharing.private)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Identity(Base):
+    """A normalized strong key of a person, unique per (kind, value)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[IdentityKind] = mapped_column(_enum(IdentityKind, "identity_kind"))
+    value: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Source(Base):
+    """One contact source of one user (a LinkedIn export, a phone's vCards, a webhook sender)."""
+
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "name"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[SourceKind] = mapped_column(_enum(SourceKind, "source_kind"))
+    name: Mapped[str] = mapped_column(String(200))
+    webhook_secret: Mapped[str | None] = mapped_column(Text)  # encrypted at rest
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contact(Base):
+    """One user's record of one person from one source, with the fields as that source gave them."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("source_id", "external_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(Id, ForeignKey("sources.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    external_key: Mapped[str] = mapped_column(String(500))
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Connection(Base):
+    """Owner person → person, with strength and evidence. The graph projection is built from this table.
+
+    `owner_user_id` is the user whose data asserts the edge (NULL for edges bulk-loaded by `sixdeg load-graph`,
+    which belong to no user); it decides who may traverse the edge.
+    """
+
+    __tablename__ = "connections"
+    __table_args__ = (
+        UniqueConstraint("from_person_id", "to_person_id"),
+        CheckConstraint("from_person_id <> to_person_id", name="not_self"),
+        CheckConstraint("strength >= 0 AND strength <= 1", name="strength_range"),
+        Index("ix_connections_to_person_id", "to_person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    from_person_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="CASCADE"))
+    to_person_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="CASCADE"))
+    owner_user_id: Mapped[int | None] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    strength: Mapped[float] = mapped_column(Float, default=0.0)
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    connected_on: Mapped[date | None] = mapped_column()
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Merge(Base):
+    """Why two people became one; undone merges keep their row with `undone_at` set."""
+
+    __tablename__ = "merges"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    merged_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(Id, ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(500))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column()
+
+
+class Import(Base):
+    """A requested import job: requested → running → done | failed, with counts and timings."""
+
+    __tablename__ = "imports"
+    __table_args__ = (Index("ix_imports_user_id_requested_at", "user_id", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"))
+    source_id: Mapped[int | None] = mapped_column(Id, ForeignKey("sources.id", ondelete="CASCADE"))
+    status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus, "import_status"), default=ImportStatus.requested)
+    format: Mapped[str] = mapped_column(String(30), default="auto")
+    filename: Mapped[str] = mapped_column(String(500), default="")
+    stored_path: Mapped[str | None] = mapped_column(String(1000))
+    default_region: Mapped[str | None] = mapped_column(String(2))
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    people_created: Mapped[int] = mapped_column(Integer, default=0)
+    people_merged: Mapped[int] = mapped_column(Integer, default=0)
+    contacts: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    failure: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class ImportError_(Base):
+    """One rejected line of an import, with its reason."""
+
+    __tablename__ = "import_errors"
+    __table_args__ = (UniqueConstraint("import_id", "line"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    import_id: Mapped[int] = mapped_column(Id, ForeignKey("imports.id", ondelete="CASCADE"))
+    line: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+    raw: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A message to publish after its transaction commits (principle 2). `message_id` is stable across resends."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_unsent",
+            "created_at",
+            postgresql_where=text("sent_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    queue_name: Mapped[str | None] = mapped_column(String(200))
+    args: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    kwargs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

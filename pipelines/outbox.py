@@ -1,0 +1,131 @@
+"""The transactional outbox (DESIGN.md principle 2): nothing is lost between a commit and a message.
+
+`send_after_commit` writes an outbox row in the caller's transaction. When that transaction commits, the
+rows it wrote are handed to the publisher (installed by the actors layer, which owns the broker); after a
+rollback they never existed. A row whose publish failed, or whose process died between commit and publish,
+stays unsent and the sweeper resends it. Each row carries a stable message id, so a resend is recognisably
+the same message and actors stay idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
+
+from pipelines.models import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+_PENDING_KEY = "sixdeg.outbox.pending"
+
+
+class ActorLike(Protocol):
+    actor_name: str
+    queue_name: str
+
+
+#: Publishes committed outbox rows by id. Installed by actors/broker.py; None means "leave for the sweeper".
+Publisher = Callable[[Sequence[int]], None]
+_publisher: Publisher | None = None
+_publisher_lock = threading.Lock()
+
+
+def set_publisher(publisher: Publisher | None) -> None:
+    """Install the function that publishes committed rows (the actors layer does this at startup)."""
+    global _publisher
+    with _publisher_lock:
+        _publisher = publisher
+
+
+def send_after_commit(
+    session: Session,
+    actor: ActorLike | str,
+    *args: Any,
+    queue_name: str | None = None,
+    options: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> OutboxMessage:
+    """Record a message to `actor` in this transaction; it is published only if the transaction commits.
+
+    `actor` is an actor object or its name (pipelines/ passes names: it never imports actors/).
+    Arguments must be JSON values: ids, never objects.
+    """
+    actor_name = actor if isinstance(actor, str) else actor.actor_name
+    if queue_name is None and not isinstance(actor, str):
+        queue_name = actor.queue_name
+    row = OutboxMessage(
+        actor_name=actor_name,
+        queue_name=queue_name,
+        args=list(args),
+        kwargs=dict(kwargs),
+        options=dict(options or {}),
+    )
+    session.add(row)
+    session.flush()  # assigns the id, inside the caller's transaction
+    session.info.setdefault(_PENDING_KEY, []).append(row.id)
+    return row
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_committed(session: Session) -> None:
+    pending: list[int] = session.info.pop(_PENDING_KEY, [])
+    publisher = _publisher
+    if not pending or publisher is None:
+        return
+    try:
+        publisher(pending)
+    except Exception:  # the rows stay unsent; the sweeper will publish them
+        log.exception("publishing %d outbox message(s) after commit failed; the sweeper will retry", len(pending))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+def claim_unsent(
+    session: Session, ids: Iterable[int] | None = None, *, older_than: float = 0, limit: int = 500
+) -> list[OutboxMessage]:
+    """Unsent rows, by id or (for the sweeper) older than `older_than` seconds, oldest first."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # concurrent publishers take disjoint rows (Postgres)
+    )
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(list(ids)))
+    if older_than:
+        query = query.where(OutboxMessage.created_at <= utcnow() - timedelta(seconds=older_than))
+    return list(session.scalars(query))
+
+
+def mark_sent(session: Session, row_id: int) -> bool:
+    """Mark a row sent; False when somebody else already had (a concurrent sweeper)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.sent_at.is_(None))
+        .values(sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+    )
+    return result.rowcount == 1
+
+
+def mark_failed(session: Session, row_id: int, error: str) -> None:
+    """Count a failed publish attempt and keep the row unsent."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(attempts=OutboxMessage.attempts + 1, last_error=error[:2000])
+    )
+
+
+def unsent_count(session: Session) -> int:
+    """How many rows wait to be published (for monitoring and tests)."""
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))) or 0
