@@ -8,6 +8,6 @@ from actors import broker as _broker
 
 _broker.setup()
 
-from actors import maintenance  # noqa: E402  (actors must be declared after the broker exists)
+from actors import maintenance, projections  # noqa: E402  (actors are declared after the broker exists)
 
-__all__ = ["maintenance"]
+__all__ = ["maintenance", "projections"]

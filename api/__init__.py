@@ -16,7 +16,7 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app for `config` (default: from the environment). Migrates on boot under a lock."""
     import actors  # noqa: F401  - declares every actor on the configured broker
     from actors import broker as broker_setup
-    from api.health import blueprint as health_blueprint
+    from api import accounts, contacts, context, docs, health, limits
     from api.problems import register_problem_handlers
 
     config = config or Config.from_env()
@@ -27,9 +27,15 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.config["SIXDEG"] = config
     app.config["SECRET_KEY"] = config.secret_key
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = max(config.max_body_bytes, config.max_upload_bytes)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
     register_problem_handlers(app)
-    app.register_blueprint(health_blueprint)
+    context.install(app)
+    limits.install(app)
+    app.register_blueprint(health.blueprint)
+    limits.limiter.exempt(health.blueprint)
+    app.register_blueprint(accounts.blueprint)
+    app.register_blueprint(contacts.blueprint)
+    app.register_blueprint(docs.blueprint)
     return app

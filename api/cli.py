@@ -76,6 +76,68 @@ def doctor(as_json: bool) -> None:
         sys.exit(1)
 
 
+@main.group()
+def user() -> None:
+    """Manage accounts."""
+
+
+def _read_password() -> str:
+    """The password from stdin: piped (first line), or typed twice at a prompt without echo."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user.command("create")
+@click.argument("email")
+def user_create(email: str) -> None:
+    """Create an account; the password is read from stdin (e.g. `echo "$PW" | sixdeg user create EMAIL`)."""
+    from pipelines import accounts
+    from pipelines.db import unit_of_work
+    from pipelines.migrate import migrate_on_boot
+
+    config = _load_config()
+    migrate_on_boot(config)
+    password = _read_password()
+    try:
+        with unit_of_work(config) as session:
+            created = accounts.create_user(session, email, password)
+            user_id, normalized, person_id = created.id, created.email, created.person_id
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created user {user_id} <{normalized}> (person {person_id})")
+
+
+@main.command()
+@click.option("--user", "email", required=True, help="Whose data to export.")
+@click.option("--format", "fmt", type=click.Choice(["json", "vcard"]), default="json", show_default=True)
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
+def export(email: str, fmt: str, output: click.utils.LazyFile) -> None:
+    """Export everything a user owns (JSON), or their contacts as vCard 4.0."""
+    from sqlalchemy import select
+
+    from pipelines import ownership
+    from pipelines.accounts import AccountError, normalize_email
+    from pipelines.db import unit_of_work
+    from pipelines.models import User
+
+    config = _load_config()
+    try:
+        email = normalize_email(email)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    with unit_of_work(config) as session:
+        owner = session.scalar(select(User).where(User.email == email))
+        if owner is None:
+            raise click.ClickException(f"no user {email}; create one with `sixdeg user create {email}`")
+        if fmt == "json":
+            json.dump(ownership.export_user(session, owner), output, indent=2, ensure_ascii=False)
+            output.write("\n")
+        else:
+            for card in ownership.export_vcards(session, owner):
+                output.write(card)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")

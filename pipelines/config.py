@@ -176,6 +176,46 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_float,
     ),
     Setting(
+        "SIXDEG_COOKIE_SECURE",
+        "cookie_secure",
+        "0",
+        "1 to mark the session cookie Secure (serve over HTTPS); 0 for plain-HTTP local use.",
+        lambda v, raw: _parse_bool(v, raw),
+    ),
+    Setting(
+        "SIXDEG_SESSION_DAYS",
+        "session_days",
+        "30",
+        "Days a browser session stays valid after log-in.",
+        _positive_int,
+    ),
+    Setting(
+        "SIXDEG_MAX_BODY_BYTES",
+        "max_body_bytes",
+        str(1024 * 1024),
+        "Largest JSON request body the API accepts, in bytes (413 beyond).",
+        _positive_int,
+    ),
+    Setting(
+        "SIXDEG_MAX_UPLOAD_BYTES",
+        "max_upload_bytes",
+        str(100 * 1024 * 1024),
+        "Largest file upload (contact imports) the API accepts, in bytes (413 beyond).",
+        _positive_int,
+    ),
+    Setting(
+        "SIXDEG_RATELIMIT_DEFAULT",
+        "ratelimit_default",
+        "1200/minute",
+        "Requests allowed per authenticated user, and separately per client IP (Flask-Limiter syntax).",
+    ),
+    Setting(
+        "SIXDEG_RATELIMIT_AUTH",
+        "ratelimit_auth",
+        "10/minute;100/hour",
+        "Log-in, sign-up and password attempts allowed per client IP and per account (brute-force guard).",
+    ),
+    Setting(
         "SIXDEG_MIGRATE_ON_BOOT",
         "migrate_on_boot",
         "1",
@@ -213,6 +253,12 @@ class Config:
     ready_timeout: float = 2.0
     outbox_grace: float = 30.0
     migrate_on_boot: bool = True
+    cookie_secure: bool = False
+    session_days: int = 30
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 100 * 1024 * 1024
+    ratelimit_default: str = "1200/minute"
+    ratelimit_auth: str = "10/minute;100/hour"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:

@@ -135,11 +135,25 @@ def postgres_config(migrated_postgres_url: str, tmp_path: Path) -> Iterator[Conf
     dispose_engines()
 
 
-@pytest.fixture
-def migrated_sqlite_config(sqlite_config: Config) -> Config:
+@pytest.fixture(scope="session")
+def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated to head per run; tests get a copy (much faster than migrating each)."""
     from pipelines.migrate import upgrade
 
-    upgrade(sqlite_config)
+    data_dir = tmp_path_factory.mktemp("sqlite-template")
+    config = embedded_config(data_dir)
+    upgrade(config)
+    dispose_engines()
+    return data_dir / "sixdeg.db"
+
+
+@pytest.fixture
+def migrated_sqlite_config(sqlite_config: Config, _migrated_sqlite_template: Path) -> Config:
+    import shutil
+
+    target = sqlite_config.data_dir / "sixdeg.db"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_migrated_sqlite_template, target)
     return sqlite_config
 
 
@@ -250,3 +264,13 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path, broker_setup) -> Itera
     worker.stop(timeout=5000)
     if request.param == "production":
         messaging.delete_rabbit_queues(config.broker_url, messaging.TEST_QUEUE)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with its cheapest parameters in tests (still argon2id; production uses the library defaults)."""
+    from argon2 import PasswordHasher, profiles
+
+    from pipelines import accounts
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))

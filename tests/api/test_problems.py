@@ -10,8 +10,7 @@ from api import create_app
 
 @pytest.fixture
 def app(sqlite_config):
-    app = create_app(sqlite_config)
-    app.config["MAX_CONTENT_LENGTH"] = 1024
+    app = create_app(replace(sqlite_config, max_body_bytes=1024))
 
     @app.post("/_test/echo")
     def echo():
@@ -47,7 +46,8 @@ def test_wrong_method_is_a_405_problem_with_allow(app):
 
 
 def test_oversized_body_is_a_413_problem(app):
-    _assert_problem(app.test_client().post("/_test/echo", data=b"x" * 4096), 413)
+    body = _assert_problem(app.test_client().post("/_test/echo", data=b"x" * 4096), 413)
+    assert "limit is 1024" in body["detail"]
     assert app.test_client().post("/_test/echo", data=b"x" * 10).status_code == 200
 
 

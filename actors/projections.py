@@ -1,0 +1,21 @@
+"""Projection actors (queue `projections`): keep the graph and the search index in step with Postgres."""
+
+from __future__ import annotations
+
+import dramatiq
+
+from actors.broker import current_config
+from pipelines import projections
+from pipelines.db import unit_of_work
+
+PROJECTIONS_QUEUE = "projections"
+
+
+@dramatiq.actor(
+    actor_name=projections.PROJECTION_SYNC_ACTOR, queue_name=PROJECTIONS_QUEUE, max_retries=8, time_limit=300_000
+)
+def sync_people(person_ids: list[int]) -> None:
+    """Re-project these people everywhere (upsert, or remove when gone). Idempotent."""
+    config = current_config()
+    with unit_of_work(config) as session:
+        projections.sync_people(config, session, person_ids)

@@ -1,0 +1,148 @@
+"""Request and response bodies of the API (pydantic; the OpenAPI document is generated from them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipelines.accounts import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+    next: str | None = Field(description="URL of the next page; null on the last page.")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    code: str
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+# --- accounts --------------------------------------------------------------------------------------------------
+
+
+class Credentials(Strict):
+    """Log-in credentials."""
+
+    email: str = Field(min_length=1, max_length=320, examples=["ada@example.com"])
+    password: str = Field(min_length=1, max_length=256)
+
+
+class SignUp(Strict):
+    """A new account."""
+
+    # Checked by pipelines.accounts.normalize_email (email-validator, which also accepts RFC 2606 .test domains).
+    email: str = Field(max_length=320, examples=["ada@example.com"], json_schema_extra={"format": "email"})
+    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    person_id: int
+    sharing: Literal["private", "network"]
+    created_at: datetime
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+    csrf_token: str = Field(description="Send as X-CSRF-Token with every unsafe cookie-authenticated request.")
+    expires_at: datetime
+
+
+class MeUpdate(Strict):
+    sharing: Literal["private", "network"] = Field(
+        description="network: others may find paths through your connections (names, companies and titles "
+        "only); private: only you use them."
+    )
+
+
+class AccountDeletion(Strict):
+    password: str = Field(min_length=1, max_length=256, description="Your current password, to confirm.")
+
+
+# --- tokens ----------------------------------------------------------------------------------------------------
+
+
+class TokenCreate(Strict):
+    name: str = Field(min_length=1, max_length=100, examples=["laptop script"])
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str = Field(description="The first characters of the token, to recognise it.")
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The token itself. It is shown only now: store it safely.")
+
+
+# --- contacts and sources --------------------------------------------------------------------------------------
+
+
+class SourceOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    created_at: datetime
+    contacts: int
+
+
+class ContactOut(BaseModel):
+    id: int
+    source_id: int
+    person_id: int
+    external_key: str
+    fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Deleted(BaseModel):
+    deleted: dict[str, int] = Field(description="How many rows of each kind were removed.")
+
+
+class ExportOut(BaseModel):
+    format: Literal["sixdeg-export"]
+    version: int
+    exported_at: datetime
+    user: UserOut
+    sources: list[dict[str, Any]]
+    contacts: list[dict[str, Any]]
+    connections: list[dict[str, Any]]
+    imports: list[dict[str, Any]]
+    tokens: list[dict[str, Any]]
+
+
+class EmptyQuery(Strict):
+    pass

@@ -1,0 +1,52 @@
+"""Keeping the projections (the Neo4j graph, the search index) in step with Postgres.
+
+Writes to the system of record send the ids of the people they touched to `projections.sync_people` through
+the outbox. Each configured projection then re-reads those people from Postgres and upserts them, or removes
+them when they are gone: idempotent, and safe to run out of order.
+
+Projection adapters register here. The SQL graph reads `connections` directly and needs no projection; the
+Neo4j and search projections arrive with the graph and search ports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from pipelines.config import Config
+from pipelines.outbox import send_after_commit
+
+#: Re-projects the given people into every projection (graph, search): upsert if alive, remove if gone.
+PROJECTION_SYNC_ACTOR = "projections.sync_people"
+
+
+class Projection(Protocol):
+    name: str
+
+    def sync_people(self, session: Session, person_ids: Sequence[int]) -> None:
+        """Make the projection's copy of these people equal Postgres (upsert, or remove if gone)."""
+
+
+#: Factories that return the projection for a config, or None when that projection is not configured.
+PROJECTION_FACTORIES: list[Callable[[Config], Projection | None]] = []
+
+
+def configured_projections(config: Config) -> list[Projection]:
+    return [p for p in (factory(config) for factory in PROJECTION_FACTORIES) if p is not None]
+
+
+def sync_people(config: Config, session: Session, person_ids: Sequence[int]) -> list[str]:
+    """Re-project `person_ids` into every configured projection; returns the names of those updated."""
+    updated = []
+    for projection in configured_projections(config):
+        projection.sync_people(session, person_ids)
+        updated.append(projection.name)
+    return updated
+
+
+def notify_people_changed(session: Session, person_ids: set[int] | Sequence[int]) -> None:
+    """Ask (through the outbox, in this transaction) for these people to be re-projected after commit."""
+    if person_ids:
+        send_after_commit(session, PROJECTION_SYNC_ACTOR, sorted(set(person_ids)))

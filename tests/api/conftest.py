@@ -1,0 +1,34 @@
+import pytest
+
+from api import create_app
+from tests.support.people import seed_user
+
+
+@pytest.fixture
+def app(migrated_sqlite_config):
+    return create_app(migrated_sqlite_config)
+
+
+@pytest.fixture
+def config(app):
+    return app.config["SIXDEG"]
+
+
+@pytest.fixture
+def alice(config):
+    return seed_user(config, "alice@example.com")
+
+
+@pytest.fixture
+def bob(config):
+    return seed_user(
+        config,
+        "bob@example.org",
+        contacts=[
+            {"given_name": "Margaret", "family_name": "Hamilton", "emails": ["margaret@nasa.example"]},
+        ],
+    )
+
+
+def bearer(seeded):
+    return {"Authorization": f"Bearer {seeded.token}"}

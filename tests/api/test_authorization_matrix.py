@@ -1,0 +1,112 @@
+"""Every endpoint x {anonymous, owner, another user}, generated from the app's URL map.
+
+The owner's resources (token, contact, source) fill the path; "other" asks for them with their own token and
+must get 404, never 403 (existence is not leaked). An endpoint without an entry here fails the test, so
+every new endpoint gets its row.
+"""
+
+import itertools
+import uuid
+
+import pytest
+
+from api import create_app
+from tests.api.conftest import bearer
+from tests.support.people import PASSWORD
+
+A, O, X = "anonymous", "owner", "other"  # noqa: E741
+
+
+def _all(status):
+    return {A: status, O: status, X: status}
+
+
+def _private(owner, other=None, anonymous=401):
+    return {A: anonymous, O: owner, X: owner if other is None else other}
+
+
+EXPECTED = {
+    ("health.healthz", "GET"): _all(200),
+    ("health.readyz", "GET"): _all(200),
+    ("docs.openapi", "GET"): _all(200),
+    ("docs.docs", "GET"): _all(200),
+    ("accounts.signup", "POST"): _all(201),
+    ("accounts.login", "POST"): _all(200),
+    ("accounts.logout", "POST"): _all(204),
+    ("accounts.current_session", "GET"): _private(404),  # bearer-authenticated: there is no browser session
+    ("accounts.change_password", "POST"): _private(204),
+    ("accounts.me", "GET"): _private(200),
+    ("accounts.update_me", "PATCH"): _private(200),
+    ("accounts.delete_me", "POST"): _private(200),
+    ("accounts.list_tokens", "GET"): _private(200),
+    ("accounts.create_token", "POST"): _private(201),
+    ("accounts.get_token", "GET"): _private(200, other=404),
+    ("accounts.revoke_token", "DELETE"): _private(204, other=404),
+    ("contacts.list_contacts", "GET"): _private(200),
+    ("contacts.get_contact", "GET"): _private(200, other=404),
+    ("contacts.delete_contact", "DELETE"): _private(200, other=404),
+    ("contacts.list_sources", "GET"): _private(200),
+    ("contacts.get_source", "GET"): _private(200, other=404),
+    ("contacts.delete_source", "DELETE"): _private(200, other=404),
+    ("contacts.export_json", "GET"): _private(200),
+    ("contacts.export_vcard", "GET"): _private(200),
+}
+
+
+def _bodies(endpoint, owner):
+    return {
+        "accounts.signup": {"email": f"new-{uuid.uuid4().hex[:8]}@example.net", "password": PASSWORD},
+        "accounts.login": {"email": owner.email, "password": PASSWORD},
+        "accounts.change_password": {"current_password": PASSWORD, "new_password": PASSWORD + "!"},
+        "accounts.update_me": {"sharing": "network"},
+        "accounts.delete_me": {"password": PASSWORD},
+        "accounts.create_token": {"name": "matrix"},
+    }.get(endpoint)
+
+
+def _routes():
+    app = create_app_for_listing()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, str(rule)
+
+
+def create_app_for_listing():
+    import tempfile
+
+    from pipelines.config import Config
+
+    return create_app(Config.from_env({}, data_dir=tempfile.mkdtemp(prefix="sixdeg-matrix-")))
+
+
+ROUTES = sorted(set(_routes()))
+
+
+def test_every_endpoint_has_a_matrix_entry():
+    missing = [(endpoint, method, path) for endpoint, method, path in ROUTES if (endpoint, method) not in EXPECTED]
+    assert not missing, f"add these endpoints to EXPECTED in {__file__}: {missing}"
+    stale = set(EXPECTED) - {(e, m) for e, m, _ in ROUTES}
+    assert not stale, f"EXPECTED lists endpoints that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "method", "path", "role"), [(e, m, p, r) for (e, m, p), r in itertools.product(ROUTES, (A, O, X))]
+)
+def test_status(app, alice, bob, endpoint, method, path, role):
+    expected = EXPECTED.get((endpoint, method))
+    if expected is None:
+        pytest.fail(f"{method} {path} ({endpoint}) has no entry in the authorization matrix")
+    url = (
+        path.replace("<int:token_id>", str(alice.token_id))
+        .replace("<int:contact_id>", str(alice.contact_ids[0]))
+        .replace("<int:source_id>", str(alice.source_id))
+    )
+    assert "<" not in url, f"no owner resource to fill {path}"
+    headers = {A: {}, O: bearer(alice), X: bearer(bob)}[role]
+    body = _bodies(endpoint, {O: alice, X: bob, A: alice}[role])
+    response = app.test_client().open(url, method=method, headers=headers, json=body)
+    assert response.status_code == expected[role], (role, method, url, response.get_data(as_text=True)[:500])
+    if response.status_code >= 400:
+        assert response.content_type == "application/problem+json"

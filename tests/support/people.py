@@ -1,0 +1,99 @@
+"""Seed data for API and ownership tests: users with sources, contacts and connections, written through the
+real models (the importer arrives later; these rows look like what it writes)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from pipelines import accounts
+from pipelines.config import Config
+from pipelines.db import unit_of_work
+from pipelines.models import Connection, Contact, Identity, IdentityKind, Person, Source, SourceKind, User
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Seeded:
+    user_id: int
+    person_id: int
+    email: str
+    token: str
+    source_id: int
+    contact_ids: list[int]
+    person_ids: list[int]
+    token_id: int
+
+
+def seed_user(config: Config, email: str, contacts: list[dict] | None = None) -> Seeded:
+    """A user with an API token and one vCard source holding `contacts` (each a fields dict with an email)."""
+    contacts = (
+        contacts
+        if contacts is not None
+        else [
+            {"given_name": "Grace", "family_name": "Hopper", "emails": [f"grace.{email}"], "company": "Navy"},
+            {"given_name": "Linus", "family_name": "T", "phones": ["+15555550100"]},
+        ]
+    )
+    with unit_of_work(config) as session:
+        user = accounts.create_user(session, email, PASSWORD)
+        token = accounts.create_token(session, user, "tests")
+        source = Source(user_id=user.id, kind=SourceKind.vcard, name="phone")
+        session.add(source)
+        session.flush()
+        contact_ids, person_ids = [], []
+        for index, fields in enumerate(contacts):
+            person_id = _person_for(session, fields)
+            contact = Contact(
+                source_id=source.id,
+                user_id=user.id,
+                person_id=person_id,
+                external_key=f"card-{index}",
+                fields=fields,
+                content_hash=hashlib.sha256(repr(fields).encode()).hexdigest(),
+            )
+            session.add(contact)
+            session.flush()
+            if not session.query(Connection).filter_by(from_person_id=user.person_id, to_person_id=person_id).first():
+                session.add(
+                    Connection(
+                        from_person_id=user.person_id,
+                        to_person_id=person_id,
+                        owner_user_id=user.id,
+                        strength=0.5,
+                        evidence={"sources": [source.id]},
+                    )
+                )
+            contact_ids.append(contact.id)
+            person_ids.append(person_id)
+        session.flush()
+        return Seeded(
+            user.id, user.person_id, user.email, token.secret, source.id, contact_ids, person_ids, token.token.id
+        )
+
+
+def _person_for(session, fields: dict) -> int:
+    for kind, key in ((IdentityKind.email, "emails"), (IdentityKind.phone, "phones")):
+        for value in fields.get(key, []):
+            identity = session.query(Identity).filter_by(kind=kind, value=value).first()
+            if identity:
+                return identity.person_id
+    person = Person(
+        display_name=" ".join(filter(None, [fields.get("given_name"), fields.get("family_name")])),
+        given_name=fields.get("given_name"),
+        family_name=fields.get("family_name"),
+        company=fields.get("company"),
+    )
+    session.add(person)
+    session.flush()
+    for kind, key in ((IdentityKind.email, "emails"), (IdentityKind.phone, "phones")):
+        for value in fields.get(key, []):
+            session.add(Identity(person_id=person.id, kind=kind, value=value))
+    session.flush()
+    return person.id
+
+
+def user_row(config: Config, user_id: int) -> User | None:
+    with unit_of_work(config) as session:
+        return session.get(User, user_id)
