@@ -101,6 +101,8 @@ def _handle_http_exception(exc: HTTPException) -> Response:
     detail = exc.description or exc.name
     if code == 404:
         detail = f"There is no resource at {request.path}. See /v1/openapi.json for what exists."
+    elif code == 429:
+        detail = f"Too many requests (limit: {exc.description}). Wait the seconds in Retry-After, then try again."
     elif code == 405:
         detail = f"{request.method} is not allowed on {request.path}; allowed: {headers.get('Allow', 'none')}."
     return problem_response(code, exc.name, detail, slug=_slug_for(code), headers=headers)

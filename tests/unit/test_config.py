@@ -72,3 +72,14 @@ def test_every_setting_is_documented_and_maps_to_a_field():
         assert setting.env.startswith("SIXDEG_")
         assert setting.doc.endswith(".") and len(setting.doc) > 20
         assert setting.attr in fields
+
+
+def test_the_readme_documents_every_setting_with_its_default():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for setting in SETTINGS:
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{setting.env}` |")), None)
+        assert row is not None, f"README's configuration table lacks {setting.env}"
+        if setting.default:
+            assert f"`{setting.default}`" in row, f"README gives another default for {setting.env}: {row}"
