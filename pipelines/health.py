@@ -46,7 +46,8 @@ def check_broker(config: Config, timeout: float) -> str:
     params.connection_attempts = 1
     connection = pika.BlockingConnection(params)
     try:
-        return f"AMQP {connection._impl.server_properties.get('version', b'?').decode()}"
+        version = connection._impl.server_properties.get("version", "?")
+        return f"AMQP {version.decode() if isinstance(version, bytes) else version}"
     finally:
         connection.close()
 
