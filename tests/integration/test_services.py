@@ -27,7 +27,7 @@ def test_neo4j_shortest_path_works(neo4j_session):
 
 
 def test_opensearch_cluster_is_healthy(opensearch_client):
-    health = opensearch_client.cluster.health(wait_for_status="yellow", timeout="30s")
+    health = opensearch_client.cluster.health(wait_for_status="yellow")
     assert health["status"] in ("green", "yellow")
     assert opensearch_client.info()["version"]["number"].startswith("2.19.")
 
