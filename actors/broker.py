@@ -25,6 +25,7 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
+from sqlalchemy import Engine
 
 from pipelines import outbox
 from pipelines.config import Config
@@ -123,7 +124,7 @@ def setup(config: Config | None = None, middleware: Sequence[Middleware] | None 
                 previous.close()
         dramatiq.set_broker(broker)
         _config = config
-    outbox.set_publisher(publish_outbox_rows)
+    outbox.set_publisher(publish_committed)
     return broker
 
 
@@ -139,7 +140,14 @@ def current_config() -> Config:
     return _config
 
 
-def publish_outbox_rows(ids: Sequence[int] | None = None, *, older_than: float = 0) -> int:
+def publish_committed(engine: Engine, ids: Sequence[int]) -> None:
+    """The outbox's after-commit hook: publish the rows a transaction just committed, on its own database."""
+    publish_outbox_rows(ids, engine=engine)
+
+
+def publish_outbox_rows(
+    ids: Sequence[int] | None = None, *, older_than: float = 0, engine: Engine | None = None
+) -> int:
     """Publish unsent outbox rows (given ids, or all older than `older_than` s); returns how many were sent.
 
     Each row is enqueued with its stored message id, then marked sent. A row whose publish fails keeps
@@ -147,7 +155,7 @@ def publish_outbox_rows(ids: Sequence[int] | None = None, *, older_than: float =
     """
     broker = dramatiq.get_broker()
     sent = 0
-    with unit_of_work(current_config()) as session:
+    with unit_of_work(engine or current_config()) as session:
         for row in outbox.claim_unsent(session, ids, older_than=older_than):
             try:
                 queue_name = row.queue_name or broker.get_actor(row.actor_name).queue_name

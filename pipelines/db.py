@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Insert, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -94,9 +94,11 @@ def session_factory(config: Config) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(config: Config) -> Iterator[Session]:
-    """Open a session, commit when the block succeeds, roll back when it raises."""
-    session = session_factory(config)()
+def unit_of_work(config: Config | Engine) -> Iterator[Session]:
+    """Open a session (on the configured database, or on `engine`), commit when the block succeeds, roll back
+    when it raises."""
+    engine = config if isinstance(config, Engine) else get_engine(config)
+    session = Session(bind=engine, expire_on_commit=False)
     try:
         yield session
         session.commit()
@@ -105,3 +107,12 @@ def unit_of_work(config: Config) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_ignoring_conflicts(session: Session, table: Table, conflict_columns: tuple[str, ...]) -> Insert:
+    """INSERT ... ON CONFLICT (columns) DO NOTHING, for Postgres and SQLite alike (use with executemany rows)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))

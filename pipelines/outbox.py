@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.models import OutboxMessage, utcnow
@@ -30,8 +30,9 @@ class ActorLike(Protocol):
     queue_name: str
 
 
-#: Publishes committed outbox rows by id. Installed by actors/broker.py; None means "leave for the sweeper".
-Publisher = Callable[[Sequence[int]], None]
+#: Publishes committed outbox rows by id, reading them through the engine that committed them.
+#: Installed by actors/broker.py; None means "leave them for the sweeper".
+Publisher = Callable[[Engine, Sequence[int]], None]
 _publisher: Publisher | None = None
 _publisher_lock = threading.Lock()
 
@@ -79,7 +80,7 @@ def _publish_committed(session: Session) -> None:
     if not pending or publisher is None:
         return
     try:
-        publisher(pending)
+        publisher(session.get_bind(), pending)
     except Exception:  # the rows stay unsent; the sweeper will publish them
         log.exception("publishing %d outbox message(s) after commit failed; the sweeper will retry", len(pending))
 

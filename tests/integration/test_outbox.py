@@ -5,7 +5,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from actors.broker import publish_outbox_rows
+from actors.broker import publish_committed, publish_outbox_rows
 from actors.maintenance import sweep_outbox
 from pipelines import outbox
 from pipelines.db import unit_of_work
@@ -50,7 +50,7 @@ def test_sweeper_publishes_a_row_left_unsent(stack):
         with unit_of_work(stack.config) as session:
             row = outbox.send_after_commit(session, "test.record", token)  # by name, as pipelines/ does
     finally:
-        outbox.set_publisher(publish_outbox_rows)
+        outbox.set_publisher(publish_committed)
     time.sleep(0.5)
     assert deliveries(token) == []
     assert _row(stack.config, row.message_id).sent_at is None
@@ -68,7 +68,7 @@ def test_sweeper_publishes_a_row_left_unsent(stack):
 def test_a_failed_publish_keeps_the_row_for_the_sweeper(stack):
     token = new_token()
 
-    def broken_publisher(_ids):
+    def broken_publisher(_engine, _ids):
         raise ConnectionError("broker unreachable")
 
     outbox.set_publisher(broken_publisher)
@@ -76,7 +76,7 @@ def test_a_failed_publish_keeps_the_row_for_the_sweeper(stack):
         with unit_of_work(stack.config) as session:  # the commit itself succeeds
             row = outbox.send_after_commit(session, record, token)
     finally:
-        outbox.set_publisher(publish_outbox_rows)
+        outbox.set_publisher(publish_committed)
     assert _row(stack.config, row.message_id).sent_at is None
     assert publish_outbox_rows(older_than=0) == 1
     assert wait_until(lambda: deliveries(token))
