@@ -8,10 +8,13 @@ import signal
 import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
 from pipelines.config import Config, ConfigError, describe
+
+FORMATS = ("auto", "linkedin", "google", "outlook", "thunderbird", "csv", "vcard")
 
 
 def _load_config() -> Config:
@@ -136,6 +139,173 @@ def export(email: str, fmt: str, output: click.utils.LazyFile) -> None:
         else:
             for card in ownership.export_vcards(session, owner):
                 output.write(card)
+
+
+def _user_by_email(session: object, email: str) -> object:
+    from sqlalchemy import select
+
+    from pipelines.accounts import AccountError, normalize_email
+    from pipelines.models import User
+
+    try:
+        email = normalize_email(email)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    found = session.scalar(select(User).where(User.email == email))  # type: ignore[attr-defined]
+    if found is None:
+        raise click.ClickException(f"no user {email}; create one with `sixdeg user create {email}`")
+    return found
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "email", required=True, help="Whose contacts these are.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True)
+@click.option("--region", help="ISO country for phone numbers without a +country code, e.g. DE.")
+@click.option("--source", "source_name", help="Source name (default: the format's name).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (no progress bar).")
+def import_command(
+    file: Path, email: str, fmt: str, region: str | None, source_name: str | None, as_json: bool
+) -> None:
+    """Import a contact file through the queue, with a progress bar, and print a summary."""
+    from actors import broker as broker_setup
+    from pipelines.contacts import importer
+    from pipelines.db import unit_of_work
+    from pipelines.migrate import migrate_on_boot
+    from pipelines.models import Import, ImportStatus
+
+    config = _load_config()
+    migrate_on_boot(config)
+    broker = broker_setup.setup(config)
+    worker = broker_setup.start_worker(broker, config) if config.broker_kind == "memory" else None
+    try:
+        with unit_of_work(config) as session:
+            owner = _user_by_email(session, email)
+            stored = importer.copy_local_file(config, file)
+            try:
+                job = importer.request_import(
+                    session,
+                    config,
+                    owner,
+                    stored,
+                    filename=file.name,
+                    fmt=fmt,
+                    default_region=region,
+                    source_name=source_name,
+                )
+            except importer.ImportRefused as exc:
+                raise click.ClickException(f"{file.name}: {exc}") from None
+            import_id, total = job.id, job.rows_total
+
+        def poll() -> Import:
+            with unit_of_work(config) as session:
+                current = session.get(Import, import_id)
+                assert current is not None
+                return current
+
+        finished = (ImportStatus.done, ImportStatus.failed)
+        current = poll()
+        if as_json:
+            while current.status not in finished:
+                time.sleep(0.2)
+                current = poll()
+        else:
+            with click.progressbar(
+                length=max(total, 1), label=f"importing {file.name}", show_eta=True, show_pos=True
+            ) as bar:
+                shown = 0
+                while current.status not in finished:
+                    time.sleep(0.2)
+                    current = poll()
+                    step = min(current.rows_done, max(total, 1)) - shown
+                    if step > 0:
+                        bar.update(step)
+                        shown += step
+                bar.update(max(total, 1) - shown)
+    finally:
+        if worker is not None:
+            worker.stop(timeout=10_000)
+    summary = {
+        "import_id": current.id,
+        "status": current.status.value,
+        "format": current.format,
+        "rows": current.rows_done,
+        "people_created": current.people_created,
+        "people_merged": current.people_merged,
+        "contacts": current.contacts,
+        "contacts_updated": current.contacts_updated,
+        "contacts_unchanged": current.contacts_unchanged,
+        "errors": current.errors,
+        "failure": current.failure,
+        "seconds": round((current.finished_at - current.requested_at).total_seconds(), 3)
+        if current.finished_at
+        else None,
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(
+            f"{summary['status']}: {summary['rows']} rows → {summary['contacts']} new contacts, "
+            f"{summary['contacts_updated']} updated, {summary['contacts_unchanged']} unchanged; "
+            f"{summary['people_created']} new people, {summary['people_merged']} merged; "
+            f"{summary['errors']} rows not imported"
+            + (f" (see GET /v1/imports/{current.id}/errors)" if summary["errors"] else "")
+        )
+    if current.status == ImportStatus.failed:
+        raise click.ClickException(f"import failed: {current.failure}")
+
+
+@main.group()
+def merges() -> None:
+    """List and undo merges of people."""
+
+
+@merges.command("list")
+@click.option("--user", "email", help="Only merges made by this user's imports.")
+@click.option("--json", "as_json", is_flag=True)
+def merges_list(email: str | None, as_json: bool) -> None:
+    """Merges, newest first, with their reasons."""
+    from sqlalchemy import select
+
+    from pipelines.db import unit_of_work
+    from pipelines.models import Merge
+
+    with unit_of_work(_load_config()) as session:
+        query = select(Merge).order_by(Merge.id.desc())
+        if email:
+            query = query.where(Merge.user_id == _user_by_email(session, email).id)  # type: ignore[attr-defined]
+        rows = [
+            {
+                "id": m.id,
+                "survivor_id": m.survivor_id,
+                "merged_id": m.merged_id,
+                "reason": m.reason,
+                "created_at": m.created_at.isoformat(),
+                "undone_at": m.undone_at.isoformat() if m.undone_at else None,
+            }
+            for m in session.scalars(query)
+        ]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        state = f"undone {row['undone_at']}" if row["undone_at"] else "active"
+        click.echo(f"{row['id']:>6}  person {row['merged_id']} → {row['survivor_id']}  {row['reason']}  ({state})")
+
+
+@merges.command("undo")
+@click.argument("merge_id", type=int)
+def merges_undo(merge_id: int) -> None:
+    """Undo a merge: the merged person comes back with its identities, contacts and edges."""
+    from pipelines.contacts.merge import MergeRefused, undo_merge
+    from pipelines.db import unit_of_work
+
+    try:
+        with unit_of_work(_load_config()) as session:
+            merge = undo_merge(session, merge_id)
+            click.echo(f"undone: person {merge.merged_id} is separate from person {merge.survivor_id} again")
+    except MergeRefused as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

@@ -188,27 +188,33 @@ def _enforce_body_limits() -> None:
         )
 
 
-def _require_json_content_type() -> None:
-    """Unsafe requests to a view that takes a JSON body must say so (415 otherwise)."""
+def _require_declared_content_type() -> None:
+    """Unsafe requests must come as the body type their view declares, JSON or multipart (415 otherwise)."""
     if request.method in SAFE_METHODS or request.endpoint is None:
         return
     from api.spec import spec
 
     view = current_app.view_functions.get(request.endpoint)
     metadata = spec.get_function_metadata(view) if view is not None else None
-    takes_json = metadata is not None and metadata.json is not None
-    if takes_json and not request.is_json:
-        raise Problem(
-            415,
-            "Unsupported Media Type",
-            f"Send this request as application/json (got {request.mimetype or 'no content type'}).",
-            slug="unsupported-media-type",
-        )
+    if metadata is None:
+        return
+    if metadata.json is not None and not request.is_json:
+        expected = "application/json"
+    elif metadata.form is not None and request.mimetype != "multipart/form-data":
+        expected = "multipart/form-data"
+    else:
+        return
+    raise Problem(
+        415,
+        "Unsupported Media Type",
+        f"Send this request as {expected} (got {request.mimetype or 'no content type'}).",
+        slug="unsupported-media-type",
+    )
 
 
 def install(app: Flask) -> None:
     app.before_request(_enforce_body_limits)
-    app.before_request(_require_json_content_type)
+    app.before_request(_require_declared_content_type)
     app.before_request(_load_identity)
     app.after_request(_finish)
     app.teardown_request(_discard)

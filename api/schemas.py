@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from pipelines.accounts import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
@@ -146,3 +147,71 @@ class ExportOut(BaseModel):
 
 class EmptyQuery(Strict):
     pass
+
+
+# --- imports and merges ----------------------------------------------------------------------------------------
+
+
+class ImportForm(BaseModel):
+    """A contact file to import (multipart/form-data)."""
+
+    file: BaseFile = Field(
+        description="The export: LinkedIn Connections.csv, Google/Outlook/Thunderbird CSV, "
+        "any CSV with a header, or vCard (.vcf)."
+    )
+    format: Literal["auto", "linkedin", "google", "outlook", "thunderbird", "csv", "vcard"] = "auto"
+    default_region: str | None = Field(
+        None, pattern=r"^[A-Za-z]{2}$", description="ISO country for phone numbers without +country code, e.g. DE."
+    )
+    source_name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Name of the source to import into (default: the format's name).",
+    )
+
+
+class ImportOut(BaseModel):
+    id: int
+    url: str
+    status: Literal["requested", "running", "done", "failed"]
+    format: str
+    filename: str
+    source_id: int | None
+    progress: float = Field(description="0 to 1, estimated from records read.")
+    rows_total: int
+    rows_done: int
+    people_created: int
+    people_merged: int
+    contacts: int
+    contacts_updated: int
+    contacts_unchanged: int
+    errors: int
+    failure: str | None
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ImportErrorOut(BaseModel):
+    id: int
+    line: int
+    reason: str
+    raw: str | None
+
+
+class MergeOut(BaseModel):
+    id: int
+    survivor_id: int
+    merged_id: int
+    reason: str
+    created_at: datetime
+    undone_at: datetime | None
+
+
+class MergeSuggestionOut(BaseModel):
+    id: int
+    person_a_id: int
+    person_b_id: int
+    reason: str
+    created_at: datetime

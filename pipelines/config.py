@@ -216,6 +216,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Log-in, sign-up and password attempts allowed per client IP and per account (brute-force guard).",
     ),
     Setting(
+        "SIXDEG_IMPORT_MAX_ROWS",
+        "import_max_rows",
+        "1000000",
+        "Records one import reads at most; the rest of the file is reported as one import error.",
+        _positive_int,
+    ),
+    Setting(
+        "SIXDEG_IMPORT_MAX_FIELD_LENGTH",
+        "import_max_field_length",
+        "1000",
+        "Characters kept of any one contact field; longer values are cut.",
+        _positive_int,
+    ),
+    Setting(
         "SIXDEG_MIGRATE_ON_BOOT",
         "migrate_on_boot",
         "1",
@@ -259,6 +273,8 @@ class Config:
     max_upload_bytes: int = 100 * 1024 * 1024
     ratelimit_default: str = "1200/minute"
     ratelimit_auth: str = "10/minute;100/hour"
+    import_max_rows: int = 1_000_000
+    import_max_field_length: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:

@@ -251,6 +251,10 @@ class Import(Base):
     people_merged: Mapped[int] = mapped_column(Integer, default=0)
     contacts: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
+    contacts_updated: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    contacts_unchanged: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    bytes_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    bytes_done: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     failure: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
@@ -323,3 +327,29 @@ class AuthSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MergeSuggestion(Base):
+    """Two people in one user's data with the same name and company: maybe one human, never merged unasked."""
+
+    __tablename__ = "merge_suggestions"
+    __table_args__ = (UniqueConstraint("user_id", "person_a_id", "person_b_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    person_a_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="CASCADE"))
+    person_b_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactChange(Base):
+    """What a re-import changed on a contact (a new company is a job change)."""
+
+    __tablename__ = "contact_changes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(Id, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    import_id: Mapped[int | None] = mapped_column(Id, ForeignKey("imports.id", ondelete="SET NULL"))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

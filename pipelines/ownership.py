@@ -14,7 +14,7 @@ from typing import Any
 
 import vobject
 from sqlalchemy import delete, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from pipelines.models import (
     ApiToken,
@@ -90,12 +90,13 @@ def delete_orphans(session: Session, person_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     session.flush()
+    absorbed = aliased(Person)
     known = (
         exists(select(Contact.id).where(Contact.person_id == Person.id))
         | exists(select(Connection.id).where(Connection.from_person_id == Person.id))
         | exists(select(Connection.id).where(Connection.to_person_id == Person.id))
         | exists(select(User.id).where(User.person_id == Person.id))
-        | exists(select(Person.id).where(Person.merged_into.in_(ids)))
+        | exists(select(absorbed.id).where(absorbed.merged_into == Person.id))  # undoable merges point here
     )
     orphans = session.scalars(select(Person.id).where(Person.id.in_(ids), ~known)).all()
     if not orphans:

@@ -32,3 +32,15 @@ def bob(config):
 
 def bearer(seeded):
     return {"Authorization": f"Bearer {seeded.token}"}
+
+
+@pytest.fixture
+def running_worker(app):
+    """Dramatiq worker threads on the app's (in-process) broker, as `sixdeg serve` runs them."""
+    import dramatiq
+
+    from actors.broker import start_worker
+
+    worker = start_worker(dramatiq.get_broker(), app.config["SIXDEG"])
+    yield worker
+    worker.stop(timeout=5000)

@@ -5,6 +5,7 @@ must get 404, never 403 (existence is not leaked). An endpoint without an entry 
 every new endpoint gets its row.
 """
 
+import io
 import itertools
 import uuid
 
@@ -50,7 +51,16 @@ EXPECTED = {
     ("contacts.delete_source", "DELETE"): _private(200, other=404),
     ("contacts.export_json", "GET"): _private(200),
     ("contacts.export_vcard", "GET"): _private(200),
+    ("imports.create_import", "POST"): _private(202),
+    ("imports.list_imports", "GET"): _private(200),
+    ("imports.get_import", "GET"): _private(200, other=404),
+    ("imports.list_import_errors", "GET"): _private(200, other=404),
+    ("imports.list_merges", "GET"): _private(200),
+    ("imports.undo", "POST"): _private(200, other=404),
+    ("imports.list_merge_suggestions", "GET"): _private(200),
 }
+
+VCARD = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Matrix Person\r\nEMAIL:matrix@example.com\r\nEND:VCARD\r\n"
 
 
 def _bodies(endpoint, owner):
@@ -102,11 +112,18 @@ def test_status(app, alice, bob, endpoint, method, path, role):
         path.replace("<int:token_id>", str(alice.token_id))
         .replace("<int:contact_id>", str(alice.contact_ids[0]))
         .replace("<int:source_id>", str(alice.source_id))
+        .replace("<int:import_id>", str(alice.import_id))
+        .replace("<int:merge_id>", str(alice.merge_id))
     )
     assert "<" not in url, f"no owner resource to fill {path}"
     headers = {A: {}, O: bearer(alice), X: bearer(bob)}[role]
     body = _bodies(endpoint, {O: alice, X: bob, A: alice}[role])
-    response = app.test_client().open(url, method=method, headers=headers, json=body)
+    if endpoint == "imports.create_import":
+        response = app.test_client().open(
+            url, method=method, headers=headers, data={"file": (io.BytesIO(VCARD), "matrix.vcf")}
+        )
+    else:
+        response = app.test_client().open(url, method=method, headers=headers, json=body)
     assert response.status_code == expected[role], (role, method, url, response.get_data(as_text=True)[:500])
     if response.status_code >= 400:
         assert response.content_type == "application/problem+json"

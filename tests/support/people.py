@@ -8,8 +8,21 @@ from dataclasses import dataclass
 
 from pipelines import accounts
 from pipelines.config import Config
+from pipelines.contacts.merge import merge_people
 from pipelines.db import unit_of_work
-from pipelines.models import Connection, Contact, Identity, IdentityKind, Person, Source, SourceKind, User
+from pipelines.models import (
+    Connection,
+    Contact,
+    Identity,
+    IdentityKind,
+    Import,
+    ImportError_,
+    ImportStatus,
+    Person,
+    Source,
+    SourceKind,
+    User,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -24,6 +37,8 @@ class Seeded:
     contact_ids: list[int]
     person_ids: list[int]
     token_id: int
+    import_id: int
+    merge_id: int
 
 
 def seed_user(config: Config, email: str, contacts: list[dict] | None = None) -> Seeded:
@@ -67,9 +82,36 @@ def seed_user(config: Config, email: str, contacts: list[dict] | None = None) ->
                 )
             contact_ids.append(contact.id)
             person_ids.append(person_id)
+        job = Import(
+            user_id=user.id,
+            source_id=source.id,
+            status=ImportStatus.done,
+            format="vcard",
+            filename="phone.vcf",
+            rows_total=3,
+            rows_done=3,
+            contacts=len(contact_ids),
+            errors=1,
+        )
+        session.add(job)
+        session.flush()
+        session.add(ImportError_(import_id=job.id, line=3, reason="no name, email or phone", raw="BEGIN:VCARD"))
+        twin_a, twin_b = Person(display_name="Twin"), Person(display_name="Twin")
+        session.add_all([twin_a, twin_b])
+        session.flush()
+        merge = merge_people(session, twin_a.id, twin_b.id, "same email twin@example.com", user_id=user.id)
         session.flush()
         return Seeded(
-            user.id, user.person_id, user.email, token.secret, source.id, contact_ids, person_ids, token.token.id
+            user.id,
+            user.person_id,
+            user.email,
+            token.secret,
+            source.id,
+            contact_ids,
+            person_ids,
+            token.token.id,
+            job.id,
+            merge.id,
         )
 
 

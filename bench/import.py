@@ -1,0 +1,303 @@
+"""Import benchmark: synthetic contacts through the real pipeline on Postgres + RabbitMQ, against a naive baseline.
+
+    make services && .venv/bin/python bench/import.py [--contacts 100000] [--baseline 3000] [--million]
+
+What it does, all in one run:
+1. A fresh Postgres database `sixdeg_bench`, migrated; one user per run.
+2. Seeded Faker contacts: about 30 % phone-only; 20 % of the people appear in a second source (a vCard file that
+   repeats their email or phone, so they must merge with the CSV's people).
+3. A real worker process (`dramatiq actors --processes 1 --threads 4`) consumes the queues; `sixdeg import ...
+   --json` sends each file through RabbitMQ and waits until the import is done. Contacts per second = contacts
+   imported / wall time from request to `done`. The worker's peak RSS is sampled from /proc.
+4. Baseline, same run: the naive approach, one transaction per contact (the same resolution code, batch size 1),
+   on the first `--baseline` contacts.
+5. `--million`: a 1,000,000-row CSV, to show that worker memory does not grow with file size.
+
+Figures are printed and written to bench/results/import-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from faker import Faker  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+ADMIN_URL = os.environ.get("SIXDEG_BENCH_ADMIN_URL", "postgresql+psycopg://sixdeg:sixdeg@127.0.0.1:5432/postgres")
+BENCH_DB_URL = ADMIN_URL.rsplit("/", 1)[0] + "/sixdeg_bench"
+AMQP_URL = os.environ.get("SIXDEG_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+BIN = Path(sys.executable).parent
+GOOGLE_HEADER = [
+    "First Name",
+    "Last Name",
+    "Organization Name",
+    "Organization Title",
+    "E-mail 1 - Value",
+    "Phone 1 - Value",
+]
+
+
+def fresh_database() -> None:
+    engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS sixdeg_bench WITH (FORCE)"))
+        connection.execute(text("CREATE DATABASE sixdeg_bench"))
+    engine.dispose()
+
+
+def people(count: int, seed: int) -> list[dict]:
+    """`count` synthetic people; about 30 % have only a phone number."""
+    fake = Faker(["en_US", "de_DE", "fr_FR"])
+    Faker.seed(seed)
+    rng = random.Random(seed)
+    result = []
+    for index in range(count):
+        first, last = fake.first_name(), fake.last_name()
+        phone_only = rng.random() < 0.30
+        result.append(
+            {
+                "first": first,
+                "last": last,
+                "company": None if phone_only else fake.company(),
+                "title": None if phone_only else fake.job(),
+                "email": None if phone_only else f"{first}.{last}.{index}@{fake.free_email_domain()}".lower(),
+                "phone": f"+1202{index:07d}" if phone_only or rng.random() < 0.5 else None,
+            }
+        )
+    return result
+
+
+def write_google_csv(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(GOOGLE_HEADER)
+        for p in rows:
+            writer.writerow(
+                [p["first"], p["last"], p["company"] or "", p["title"] or "", p["email"] or "", p["phone"] or ""]
+            )
+
+
+def write_vcards(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for p in rows:
+            handle.write(
+                f"BEGIN:VCARD\r\nVERSION:3.0\r\nN:{p['last']};{p['first']};;;\r\nFN:{p['first']} {p['last']}\r\n"
+            )
+            if p["email"]:
+                handle.write(f"EMAIL;TYPE=INTERNET:{p['email']}\r\n")
+            if p["phone"]:
+                handle.write(f"TEL;TYPE=CELL:{p['phone']}\r\n")
+            handle.write("END:VCARD\r\n")
+
+
+class RssSampler(threading.Thread):
+    """Peak resident memory of a process and its children, sampled from /proc every 0.2 s."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kib, self.peak_single_kib, self.stop = pid, 0, 0, threading.Event()
+
+    def _tree(self) -> list[int]:
+        pids, queue = [], [self.pid]
+        while queue:
+            pid = queue.pop()
+            pids.append(pid)
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                children = []
+            queue.extend(int(c) for c in children)
+        return pids
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            sizes = []
+            for pid in self._tree():
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            sizes.append(int(line.split()[1]))
+                except OSError:
+                    pass
+            if sizes:
+                self.peak_kib = max(self.peak_kib, sum(sizes))
+                self.peak_single_kib = max(self.peak_single_kib, max(sizes))
+            self.stop.wait(0.2)
+
+
+def sixdeg(env: dict, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [str(BIN / "sixdeg"), *args], env=env, input=stdin, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"sixdeg {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def timed_import(env: dict, path: Path, email: str) -> dict:
+    started = time.perf_counter()
+    summary = json.loads(sixdeg(env, "import", str(path), "--user", email, "--json").strip().splitlines()[-1])
+    summary["wall_seconds"] = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def naive_baseline(env: dict, path: Path, email: str, limit: int) -> dict:
+    """One transaction per contact: parse, normalize, resolve and write each row on its own."""
+    os.environ.update(env)
+    from pipelines.config import Config
+    from pipelines.contacts.ingest import BatchTarget, ingest_batch
+    from pipelines.contacts.normalize import normalize
+    from pipelines.contacts.parse import parse_file
+    from pipelines.contacts.records import RowError
+    from pipelines.db import unit_of_work
+    from pipelines.models import Source, SourceKind, User
+
+    config = Config.from_env()
+    with unit_of_work(config) as session:
+        user = session.query(User).filter_by(email=email).one()
+        source = Source(user_id=user.id, kind=SourceKind.csv, name="naive")
+        session.add(source)
+        session.flush()
+        target = BatchTarget(user.id, user.person_id, source.id)
+    done, started = 0, time.perf_counter()
+    for record in parse_file(path, "google"):
+        if done >= limit:
+            break
+        if isinstance(record, RowError):
+            continue
+        contact = normalize(record, "US")
+        if isinstance(contact, RowError):
+            continue
+        with unit_of_work(config) as session:
+            ingest_batch(session, target, [contact])
+        done += 1
+    seconds = time.perf_counter() - started
+    return {"contacts": done, "seconds": round(seconds, 2), "contacts_per_second": round(done / seconds, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--baseline", type=int, default=3_000, help="contacts for the naive baseline")
+    parser.add_argument("--million", action="store_true", help="also import a 1,000,000-row file (memory)")
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="sixdeg-bench-"))
+    fresh_database()
+    env = {
+        **os.environ,
+        "SIXDEG_DATABASE_URL": BENCH_DB_URL,
+        "SIXDEG_BROKER_URL": AMQP_URL,
+        "SIXDEG_DATA_DIR": str(work / "var"),
+        "SIXDEG_WORKER_PREFETCH": "2",
+    }
+    sixdeg(env, "migrate")
+    sixdeg(env, "user", "create", "bench@example.com", stdin="benchmark password\n")
+    sixdeg(env, "user", "create", "naive@example.com", stdin="benchmark password\n")
+
+    total = args.contacts
+    in_two_sources = int(total * 0.2 / 1.2)  # 20 % of people have a second contact
+    everyone = people(total - in_two_sources, seed=42)
+    csv_path, vcf_path = work / "google.csv", work / "phone.vcf"
+    write_google_csv(csv_path, everyone)
+    write_vcards(vcf_path, random.Random(7).sample(everyone, in_two_sources))
+
+    worker = subprocess.Popen(
+        [
+            str(BIN / "dramatiq"),
+            "actors",
+            "--processes",
+            "1",
+            "--threads",
+            str(args.threads),
+            "--queues",
+            "imports",
+            "projections",
+            "maintenance",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(work / "worker.log").open("w"),
+    )
+    sampler = RssSampler(worker.pid)
+    sampler.start()
+    try:
+        time.sleep(3)
+        started = time.perf_counter()
+        first = timed_import(env, csv_path, "bench@example.com")
+        second = timed_import(env, vcf_path, "bench@example.com")
+        seconds = time.perf_counter() - started
+        imported = first["rows"] + second["rows"]
+        ours = {
+            "contacts": imported,
+            "seconds": round(seconds, 2),
+            "contacts_per_second": round(imported / seconds, 1),
+            "csv": first,
+            "vcard": second,
+            "worker_peak_rss_mib": round(sampler.peak_kib / 1024, 1),
+        }
+        million = None
+        if args.million:
+            sampler.peak_kib = sampler.peak_single_kib = 0
+            big = work / "million.csv"
+            write_google_csv(big, people(1_000_000, seed=1))
+            summary = timed_import(env, big, "bench@example.com")
+            million = {
+                "rows": summary["rows"],
+                "seconds": summary["wall_seconds"],
+                "contacts_per_second": round(summary["rows"] / summary["wall_seconds"], 1),
+                "worker_peak_rss_mib": round(sampler.peak_kib / 1024, 1),
+                "file_mib": round(big.stat().st_size / 2**20, 1),
+            }
+    finally:
+        sampler.stop.set()
+        worker.terminate()
+        worker.wait(60)
+    baseline = naive_baseline(env, csv_path, "naive@example.com", args.baseline)
+
+    results = {
+        "benchmark": "import",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": f"{os.cpu_count()} cores",
+        "ours": ours,
+        "naive_baseline": baseline,
+        "speedup": round(ours["contacts_per_second"] / baseline["contacts_per_second"], 1),
+        "million": million,
+    }
+    print(
+        f"sixdeg pipeline : {ours['contacts']:>9,} contacts in {ours['seconds']:>7.1f} s = "
+        f"{ours['contacts_per_second']:>8,.0f} contacts/s, worker peak RSS {ours['worker_peak_rss_mib']} MiB"
+    )
+    print(
+        f"naive baseline  : {baseline['contacts']:>9,} contacts in {baseline['seconds']:>7.1f} s = "
+        f"{baseline['contacts_per_second']:>8,.0f} contacts/s (one transaction per contact)"
+    )
+    print(f"speedup         : {results['speedup']}x")
+    if million:
+        print(
+            f"1,000,000 rows  : {million['seconds']} s, {million['contacts_per_second']:,.0f} contacts/s, "
+            f"worker peak RSS {million['worker_peak_rss_mib']} MiB ({million['file_mib']} MiB file)"
+        )
+    out = ROOT / "bench" / "results" / f"import-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

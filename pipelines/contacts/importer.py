@@ -1,0 +1,275 @@
+"""An import job, step by step: request it, stream its file in batches, finish it.
+
+The boundary (the API, the CLI, the import actor) owns the transactions: `request_import` runs in the request's,
+each `process_batch` in its own, so a batch is all-or-nothing and its commit is the checkpoint. `rows_done`
+counts the records already committed; a redelivered job skips them and resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from pipelines.config import Config
+from pipelines.contacts.detect import detect_format
+from pipelines.contacts.ingest import BatchResult, BatchTarget, ingest_batch
+from pipelines.contacts.normalize import normalize
+from pipelines.contacts.parse import parse_file
+from pipelines.contacts.records import NormalizedContact, NotAContactFile, ParsedContact, RowError
+from pipelines.db import insert_ignoring_conflicts
+from pipelines.models import Import, ImportError_, ImportStatus, Source, SourceKind, User, utcnow
+from pipelines.outbox import send_after_commit
+
+IMPORT_ACTOR = "contacts.import_file"
+BATCH_SIZE = 1000
+DETECT_BYTES = 64 * 1024
+
+SOURCE_KINDS = {
+    "linkedin": SourceKind.linkedin_csv,
+    "google": SourceKind.google_csv,
+    "outlook": SourceKind.outlook_csv,
+    "thunderbird": SourceKind.csv,
+    "csv": SourceKind.csv,
+    "vcard": SourceKind.vcard,
+}
+SOURCE_NAMES = {
+    "linkedin": "LinkedIn",
+    "google": "Google Contacts",
+    "outlook": "Outlook",
+    "thunderbird": "Thunderbird",
+    "csv": "CSV",
+    "vcard": "vCard",
+}
+FORMATS = ("auto", *SOURCE_KINDS)
+
+
+class ImportRefused(ValueError):
+    """The file cannot be imported at all (not a contact file, unknown format); nothing was stored."""
+
+
+class UploadTooLarge(ImportRefused):
+    """The file is over the upload limit."""
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import actor needs to run a job, read once at its start."""
+
+    import_id: int
+    path: Path
+    format: str
+    default_region: str | None
+    target: BatchTarget
+    rows_done: int
+
+
+def uploads_dir(config: Config) -> Path:
+    path = config.data_dir / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_upload(config: Config, stream: BinaryIO, filename: str, max_bytes: int) -> Path:
+    """Copy an upload to the data dir, streaming, refusing it past `max_bytes`."""
+    suffix = Path(filename).suffix.lower()[:10] if filename else ""
+    target = uploads_dir(config) / f"{uuid.uuid4().hex}{suffix}"
+    written = 0
+    with target.open("wb") as out:
+        while chunk := stream.read(1024 * 1024):
+            written += len(chunk)
+            if written > max_bytes:
+                out.close()
+                target.unlink(missing_ok=True)
+                raise UploadTooLarge(f"The file is larger than the limit of {max_bytes} bytes.")
+            out.write(chunk)
+    return target
+
+
+def detect(path: Path, fmt: str, filename: str | None) -> str:
+    """The file's format (`fmt` wins unless it is "auto"); ImportRefused with the reason if it is no contact file."""
+    if fmt not in FORMATS:
+        raise ImportRefused(f"Unknown format {fmt!r}; use one of: {', '.join(FORMATS)}.")
+    if fmt != "auto":
+        return fmt
+    with path.open("rb") as handle:
+        head = handle.read(DETECT_BYTES)
+    try:
+        return detect_format(head, filename)
+    except NotAContactFile as exc:
+        raise ImportRefused(str(exc)) from None
+
+
+def estimate_records(path: Path, fmt: str) -> int:
+    """A fast streaming estimate of how many records the file holds (for progress bars)."""
+    needle = b"BEGIN:VCARD" if fmt == "vcard" else b"\n"
+    count, tail = 0, b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            data = tail + chunk
+            count += data.upper().count(needle) if fmt == "vcard" else chunk.count(needle)
+            tail = data[-len(needle) :] if fmt == "vcard" else b""
+    if fmt == "vcard":
+        return count
+    return max(count, 1)
+
+
+def request_import(
+    session: Session,
+    config: Config,
+    user: User,
+    path: Path,
+    *,
+    filename: str,
+    fmt: str = "auto",
+    default_region: str | None = None,
+    source_name: str | None = None,
+) -> Import:
+    """Create the import job for a stored file and send it to the import actor after commit."""
+    try:
+        detected = detect(path, fmt, filename)
+    except ImportRefused:
+        path.unlink(missing_ok=True)
+        raise
+    region = default_region.upper() if default_region else None
+    name = (source_name or SOURCE_NAMES[detected]).strip()[:200]
+    kind = SOURCE_KINDS[detected]
+    source = session.scalar(select(Source).where(Source.user_id == user.id, Source.kind == kind, Source.name == name))
+    if source is None:
+        source = Source(user_id=user.id, kind=kind, name=name)
+        session.add(source)
+        session.flush()
+    job = Import(
+        user_id=user.id,
+        source_id=source.id,
+        format=detected,
+        filename=filename[:500],
+        stored_path=str(path),
+        default_region=region,
+        bytes_total=path.stat().st_size,
+        rows_total=estimate_records(path, detected),
+    )
+    session.add(job)
+    session.flush()
+    send_after_commit(session, IMPORT_ACTOR, job.id)
+    return job
+
+
+def start_import(session: Session, import_id: int) -> ImportPlan | None:
+    """Mark the job running and return its plan; None when it is finished or gone (a duplicate message)."""
+    job = session.get(Import, import_id)
+    if job is None or job.status == ImportStatus.done or job.stored_path is None:
+        return None
+    user = session.get(User, job.user_id)
+    if user is None or job.source_id is None:
+        return None
+    job.status = ImportStatus.running
+    job.started_at = job.started_at or utcnow()
+    job.failure = None
+    return ImportPlan(
+        import_id=job.id,
+        path=Path(job.stored_path),
+        format=job.format,
+        default_region=job.default_region,
+        target=BatchTarget(user.id, user.person_id, job.source_id, job.id),
+        rows_done=job.rows_done,
+    )
+
+
+def batches(
+    plan: ImportPlan, batch_size: int = BATCH_SIZE, *, max_rows: int = 1_000_000, max_field_length: int = 1000
+) -> Iterator[list[ParsedContact | RowError]]:
+    """The file's records in batches, skipping the ones already committed (resume after a redelivery).
+
+    Past `max_rows` records the import stops reading and reports one error for the rest of the file.
+    """
+    batch: list[ParsedContact | RowError] = []
+    for position, record in enumerate(parse_file(plan.path, plan.format, max_field_length=max_field_length)):
+        if position >= max_rows:
+            if plan.rows_done <= max_rows:  # not yet reported (a resumed job may have done so already)
+                batch.append(
+                    RowError(
+                        line=record.line,
+                        reason=f"The import stopped here: it reached the limit of "
+                        f"{max_rows} records per import. Split the file and import the rest.",
+                        raw="",
+                    )
+                )
+            break
+        if position < plan.rows_done:
+            continue
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def process_batch(session: Session, plan: ImportPlan, records: list[ParsedContact | RowError]) -> BatchResult:
+    """Normalize and persist one batch, record its row errors, and move the checkpoint; idempotent."""
+    contacts: list[NormalizedContact] = []
+    errors: list[RowError] = []
+    for record in records:
+        if isinstance(record, RowError):
+            errors.append(record)
+            continue
+        normalized = normalize(record, plan.default_region)
+        (errors if isinstance(normalized, RowError) else contacts).append(normalized)
+    result = ingest_batch(session, plan.target, contacts)
+    if errors:
+        session.execute(
+            insert_ignoring_conflicts(session, ImportError_.__table__, ("import_id", "line")),
+            [
+                {"import_id": plan.import_id, "line": e.line, "reason": e.reason[:500], "raw": e.raw[:1000]}
+                for e in errors
+            ],
+        )
+    session.execute(
+        update(Import)
+        .where(Import.id == plan.import_id)
+        .values(
+            rows_done=Import.rows_done + len(records),
+            people_created=Import.people_created + result.people_created,
+            people_merged=Import.people_merged + result.people_merged,
+            contacts=Import.contacts + result.contacts_created,
+            contacts_updated=Import.contacts_updated + result.contacts_updated,
+            contacts_unchanged=Import.contacts_unchanged + result.contacts_unchanged,
+            errors=Import.errors + len(errors),
+        )
+    )
+    return result
+
+
+def finish_import(session: Session, import_id: int) -> Import | None:
+    """Mark the job done: its rows are all committed."""
+    job = session.get(Import, import_id)
+    if job is None:
+        return None
+    job.status = ImportStatus.done
+    job.finished_at = utcnow()
+    job.rows_total = job.rows_done
+    job.bytes_done = job.bytes_total
+    return job
+
+
+def fail_import(session: Session, import_id: int, reason: str) -> None:
+    """Record why a job failed (it may still be retried; a retry sets it running again)."""
+    job = session.get(Import, import_id)
+    if job is not None:
+        job.status = ImportStatus.failed
+        job.failure = reason[:2000]
+        job.finished_at = utcnow()
+
+
+def copy_local_file(config: Config, source: Path) -> Path:
+    """The CLI imports a local file: it is copied into the data dir like an upload."""
+    target = uploads_dir(config) / f"{uuid.uuid4().hex}{source.suffix.lower()[:10]}"
+    shutil.copyfile(source, target)
+    return target

@@ -1,0 +1,450 @@
+"""Write one batch of normalized contacts: resolve identities, upsert people, identities, contacts and edges.
+
+Set-based (a handful of statements per batch, whatever its size) and idempotent: contacts are keyed by
+(source, external key) and skipped when their content hash is unchanged, identities by (kind, value), edges by
+(from, to). Running a batch twice leaves the same state; re-importing a file creates no rows and no versions.
+
+Identity resolution (DESIGN.md): the same email, phone or LinkedIn profile URL is the same person, across sources
+and across users. Name and company alone never merge; within one user's data they make a merge suggestion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from pipelines.contacts.merge import MergeRefused, choose_survivor, live_person_id, merge_people
+from pipelines.contacts.records import NormalizedContact
+from pipelines.db import insert_ignoring_conflicts
+from pipelines.models import (
+    Connection,
+    Contact,
+    ContactChange,
+    Identity,
+    IdentityKind,
+    MergeSuggestion,
+    Person,
+    utcnow,
+)
+from pipelines.projections import notify_people_changed
+
+#: Fields of a person that an import fills in or updates (a changed company is a job change).
+PERSON_FIELDS = ("given_name", "family_name", "company", "title", "location")
+
+
+@dataclass(frozen=True)
+class BatchTarget:
+    """Where a batch goes: whose data, which source, which import."""
+
+    user_id: int
+    user_person_id: int
+    source_id: int
+    import_id: int | None = None
+
+
+@dataclass
+class BatchResult:
+    people_created: int = 0
+    people_merged: int = 0
+    contacts_created: int = 0
+    contacts_updated: int = 0
+    contacts_unchanged: int = 0
+    suggestions: int = 0
+    touched: set[int] = field(default_factory=set)
+
+    def add(self, other: BatchResult) -> None:
+        for name in (
+            "people_created",
+            "people_merged",
+            "contacts_created",
+            "contacts_updated",
+            "contacts_unchanged",
+            "suggestions",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.touched |= other.touched
+
+
+def identity_keys(contact: NormalizedContact) -> list[tuple[IdentityKind, str]]:
+    """The strong keys of a contact, strongest first."""
+    keys = [(IdentityKind.email, e) for e in contact.emails]
+    keys += [(IdentityKind.phone, p) for p in contact.phones]
+    if contact.profile_url:
+        keys.append((IdentityKind.profile_url, contact.profile_url))
+    return keys
+
+
+class _UnionFind:
+    def __init__(self, size: int) -> None:
+        self.parent = list(range(size))
+
+    def find(self, item: int) -> int:
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _chunks(items: Sequence, size: int = 900) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _existing_identities(session: Session, keys: set[tuple[IdentityKind, str]]) -> dict[tuple[IdentityKind, str], int]:
+    found: dict[tuple[IdentityKind, str], int] = {}
+    ordered = sorted(keys, key=lambda k: (k[0].value, k[1]))
+    for chunk in _chunks(ordered):
+        rows = session.execute(
+            select(Identity.kind, Identity.value, Identity.person_id).where(
+                tuple_(Identity.kind, Identity.value).in_([(k.value, v) for k, v in chunk])
+            )
+        )
+        for kind, value, person_id in rows:
+            found[(IdentityKind(kind), value)] = person_id
+    return found
+
+
+def _why(keys: list[tuple[IdentityKind, str]]) -> str:
+    kind, value = keys[0]
+    return f"same {kind.value.replace('_', ' ')} {value}"
+
+
+def ingest_batch(session: Session, target: BatchTarget, contacts: Sequence[NormalizedContact]) -> BatchResult:
+    """Persist `contacts` for `target`; returns counts and the people touched (projected after commit)."""
+    result = BatchResult()
+    latest: dict[str, NormalizedContact] = {}
+    for contact in contacts:  # the same record twice in one file: the last one wins
+        if contact.external_key in latest:
+            result.contacts_unchanged += 1
+        latest[contact.external_key] = contact
+    batch = list(latest.values())
+    if not batch:
+        return result
+
+    existing_contacts = {
+        row.external_key: row
+        for chunk in _chunks([c.external_key for c in batch])
+        for row in session.scalars(
+            select(Contact).where(Contact.source_id == target.source_id, Contact.external_key.in_(chunk))
+        )
+    }
+    unchanged = [
+        c
+        for c in batch
+        if c.external_key in existing_contacts and existing_contacts[c.external_key].content_hash == c.content_hash()
+    ]
+    unchanged_keys = {c.external_key for c in unchanged}
+    result.contacts_unchanged += len(unchanged)
+    work = [c for c in batch if c.external_key not in unchanged_keys]
+    if work:
+        _ingest_changed(session, target, work, existing_contacts, result)
+    _upsert_connections(session, target, batch, existing_contacts, result)
+    if result.touched:
+        notify_people_changed(session, result.touched)
+    return result
+
+
+def _ingest_changed(
+    session: Session,
+    target: BatchTarget,
+    work: list[NormalizedContact],
+    existing_contacts: dict[str, Contact],
+    result: BatchResult,
+) -> None:
+    keys_of = [identity_keys(c) for c in work]
+    known = _existing_identities(session, {k for keys in keys_of for k in keys})
+
+    # Contacts of this batch that share a key describe one person.
+    groups = _UnionFind(len(work))
+    first_with_key: dict[tuple[IdentityKind, str], int] = {}
+    for index, keys in enumerate(keys_of):
+        for key in keys:
+            if key in first_with_key:
+                groups.union(first_with_key[key], index)
+            else:
+                first_with_key[key] = index
+    members: dict[int, list[int]] = {}
+    for index in range(len(work)):
+        members.setdefault(groups.find(index), []).append(index)
+
+    person_of_group: dict[int, int] = {}
+    new_groups: list[int] = []
+    for root, indexes in members.items():
+        candidates: dict[int, list[tuple[IdentityKind, str]]] = {}
+        for index in indexes:
+            for key in keys_of[index]:
+                if key in known:
+                    candidates.setdefault(live_person_id(session, known[key]), []).append(key)
+            previous = existing_contacts.get(work[index].external_key)
+            if previous is not None:
+                candidates.setdefault(live_person_id(session, previous.person_id), [])
+        if not candidates:
+            new_groups.append(root)
+            continue
+        person_of_group[root] = _merge_candidates(session, target, candidates, result)
+
+    if new_groups:
+        rows = [_person_row(work[members[root][0]]) for root in new_groups]
+        ids = session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), rows).all()
+        for root, person_id in zip(new_groups, ids, strict=True):
+            person_of_group[root] = person_id
+        result.people_created += len(ids)
+
+    person_of = {index: person_of_group[groups.find(index)] for index in range(len(work))}
+    _add_identities(session, target, work, keys_of, person_of, known, result)
+    _write_contacts(session, target, work, person_of, existing_contacts, result)
+    _refresh_people(session, work, person_of, new_ids=set(person_of_group[r] for r in new_groups))
+    result.touched |= set(person_of.values())
+    _suggest_merges(session, target, {person_of[i] for i in range(len(work))}, result)
+
+
+def _merge_candidates(
+    session: Session, target: BatchTarget, candidates: dict[int, list[tuple[IdentityKind, str]]], result: BatchResult
+) -> int:
+    """One person for a group: merge every candidate into the survivor (account holders are never merged)."""
+    if len(candidates) == 1:
+        return next(iter(candidates))
+    try:
+        survivor = choose_survivor(session, set(candidates))
+    except MergeRefused:
+        return min(candidates)
+    for person_id, keys in sorted(candidates.items()):
+        if person_id == survivor:
+            continue
+        reason = _why(keys) if keys else "same contact record"
+        merge_people(
+            session, survivor, person_id, reason, user_id=target.user_id, details={"import_id": target.import_id}
+        )
+        result.people_merged += 1
+        result.touched.add(person_id)
+    return survivor
+
+
+def _person_row(contact: NormalizedContact) -> dict:
+    return {
+        "display_name": contact.display_name,
+        "given_name": contact.given_name,
+        "family_name": contact.family_name,
+        "company": contact.company,
+        "title": contact.title,
+        "location": contact.location,
+        "version": 1,
+    }
+
+
+def _add_identities(
+    session: Session,
+    target: BatchTarget,
+    work: list[NormalizedContact],
+    keys_of: list[list[tuple[IdentityKind, str]]],
+    person_of: dict[int, int],
+    known: dict[tuple[IdentityKind, str], int],
+    result: BatchResult,
+) -> None:
+    wanted: dict[tuple[IdentityKind, str], int] = {}
+    for index, keys in enumerate(keys_of):
+        for key in keys:
+            if key not in known:
+                wanted.setdefault(key, person_of[index])
+    if not wanted:
+        return
+    rows = [{"kind": k.value, "value": v, "person_id": p} for (k, v), p in wanted.items()]
+    session.execute(insert_ignoring_conflicts(session, Identity.__table__, ("kind", "value")), rows)
+    # Another batch may have taken a key first: its person and ours are then the same human.
+    winners = _existing_identities(session, set(wanted))
+    for key, person_id in wanted.items():
+        winner = live_person_id(session, winners.get(key, person_id))
+        mine = live_person_id(session, person_id)
+        if winner != mine:
+            _merge_candidates(session, target, {winner: [key], mine: [key]}, result)
+
+
+def _write_contacts(
+    session: Session,
+    target: BatchTarget,
+    work: list[NormalizedContact],
+    person_of: dict[int, int],
+    existing_contacts: dict[str, Contact],
+    result: BatchResult,
+) -> None:
+    new_rows, changes = [], []
+    for index, contact in enumerate(work):
+        previous = existing_contacts.get(contact.external_key)
+        fields = contact.fields()
+        if previous is None:
+            new_rows.append(
+                {
+                    "source_id": target.source_id,
+                    "user_id": target.user_id,
+                    "person_id": person_of[index],
+                    "external_key": contact.external_key,
+                    "fields": fields,
+                    "content_hash": contact.content_hash(),
+                }
+            )
+            continue
+        diff = {
+            name: [previous.fields.get(name), value]
+            for name, value in fields.items()
+            if previous.fields.get(name) != value
+        }
+        previous.fields = fields
+        previous.content_hash = contact.content_hash()
+        previous.person_id = person_of[index]
+        previous.updated_at = utcnow()
+        changes.append({"contact_id": previous.id, "import_id": target.import_id, "changes": diff})
+    if new_rows:
+        session.execute(insert(Contact), new_rows)
+        result.contacts_created += len(new_rows)
+    if changes:
+        session.execute(insert(ContactChange), changes)
+        result.contacts_updated += len(changes)
+    session.flush()
+
+
+def _refresh_people(
+    session: Session, work: list[NormalizedContact], person_of: dict[int, int], new_ids: set[int]
+) -> None:
+    """Fill a person's empty fields from the contact, and take a changed company or title (a job change)."""
+    by_person: dict[int, NormalizedContact] = {}
+    for index, contact in enumerate(work):
+        if person_of[index] not in new_ids:
+            by_person[person_of[index]] = contact
+    if not by_person:
+        return
+    updates = []
+    for person in session.scalars(select(Person).where(Person.id.in_(list(by_person)))):
+        contact = by_person[person.id]
+        values = {}
+        for name in PERSON_FIELDS:
+            value = getattr(contact, name)
+            if value is not None and getattr(person, name) != value:
+                values[name] = value
+        if not person.display_name:
+            values["display_name"] = contact.display_name
+        if values:
+            updates.append({"id": person.id, "version": person.version + 1, **values})
+    if updates:
+        session.execute(update(Person), updates)
+
+
+def _upsert_connections(
+    session: Session,
+    target: BatchTarget,
+    batch: list[NormalizedContact],
+    existing_contacts: dict[str, Contact],
+    result: BatchResult,
+) -> None:
+    """The user knows everyone in their contacts: one edge per person, evidence listing the sources."""
+    contact_person = {
+        row.external_key: row.person_id
+        for chunk in _chunks([c.external_key for c in batch])
+        for row in session.execute(
+            select(Contact.external_key, Contact.person_id).where(
+                Contact.source_id == target.source_id, Contact.external_key.in_(chunk)
+            )
+        )
+    }
+    connected_on: dict[int, date | None] = {}
+    for contact in batch:
+        person_id = contact_person.get(contact.external_key)
+        if person_id is None or person_id == target.user_person_id:
+            continue
+        earlier = connected_on.get(person_id)
+        connected_on[person_id] = min(filter(None, [earlier, contact.connected_on]), default=None)
+    if not connected_on:
+        return
+    existing = {
+        edge.to_person_id: edge
+        for chunk in _chunks(list(connected_on))
+        for edge in session.scalars(
+            select(Connection).where(
+                Connection.from_person_id == target.user_person_id, Connection.to_person_id.in_(chunk)
+            )
+        )
+    }
+    now = utcnow()
+    new_rows, updates = [], []
+    for person_id, when in connected_on.items():
+        edge = existing.get(person_id)
+        if edge is None:
+            new_rows.append(
+                {
+                    "from_person_id": target.user_person_id,
+                    "to_person_id": person_id,
+                    "owner_user_id": target.user_id,
+                    "strength": 0.0,
+                    "evidence": {"sources": [target.source_id]},
+                    "connected_on": when,
+                    "first_seen": now,
+                    "last_seen": now,
+                }
+            )
+            result.touched.add(person_id)
+            continue
+        sources = sorted(set(edge.evidence.get("sources", [])) | {target.source_id})
+        values: dict = {"id": edge.id, "last_seen": now}
+        if sources != edge.evidence.get("sources"):
+            values["evidence"] = {**edge.evidence, "sources": sources}
+            result.touched.add(person_id)
+        if when and (edge.connected_on is None or when < edge.connected_on):
+            values["connected_on"] = when
+        updates.append(values)
+    if new_rows:
+        session.execute(insert(Connection), new_rows)
+    if updates:
+        session.execute(update(Connection), updates)
+
+
+def _suggest_merges(session: Session, target: BatchTarget, person_ids: set[int], result: BatchResult) -> None:
+    """Same name and company among this user's people: suggest (never perform) a merge."""
+    if not person_ids:
+        return
+    mine = (
+        select(Person.id, func.lower(Person.display_name).label("name"), func.lower(Person.company).label("co"))
+        .join(Contact, Contact.person_id == Person.id)
+        .where(Contact.user_id == target.user_id, Person.company.is_not(None), Person.merged_into.is_(None))
+        .distinct()
+        .subquery()
+    )
+    batch_people = [
+        (row.id, row.name, row.co)
+        for chunk in _chunks(sorted(person_ids))
+        for row in session.execute(select(mine).where(mine.c.id.in_(chunk)))
+    ]
+    if not batch_people:
+        return
+    names = sorted({name for _, name, _ in batch_people})
+    rows = []
+    for chunk in _chunks(names):
+        others = session.execute(select(mine).where(mine.c.name.in_(chunk))).all()
+        by_key: dict[tuple[str, str], set[int]] = {}
+        for row in others:
+            by_key.setdefault((row.name, row.co), set()).add(row.id)
+        for person_id, name, company in batch_people:
+            for other in by_key.get((name, company), set()) - {person_id}:
+                a, b = sorted((person_id, other))
+                rows.append(
+                    {
+                        "user_id": target.user_id,
+                        "person_a_id": a,
+                        "person_b_id": b,
+                        "reason": f"same name and company: {name} at {company}",
+                    }
+                )
+    if rows:
+        unique = list({(r["person_a_id"], r["person_b_id"]): r for r in rows}.values())
+        session.execute(
+            insert_ignoring_conflicts(session, MergeSuggestion.__table__, ("user_id", "person_a_id", "person_b_id")),
+            unique,
+        )
+        result.suggestions += len(unique)

@@ -1,0 +1,194 @@
+"""Merging two people into one, with the reason recorded, and undoing it.
+
+A merge moves the merged person's identities, contacts and edges to the survivor and points the merged person at
+it (`merged_into`). Everything moved is listed in the merge's `details`, so `undo_merge` can put it back exactly;
+edges that collided with one the survivor already had are kept whole in `details` and restored on undo.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from pipelines.models import Connection, Contact, Identity, Merge, Person, User, utcnow
+from pipelines.projections import notify_people_changed
+
+
+class MergeRefused(ValueError):
+    """Two people that must stay apart (both are account holders), or a merge that cannot be undone."""
+
+
+def live_person_id(session: Session, person_id: int) -> int:
+    """Follow `merged_into` to the surviving person."""
+    seen = set()
+    while person_id not in seen:
+        seen.add(person_id)
+        target = session.scalar(select(Person.merged_into).where(Person.id == person_id))
+        if target is None:
+            return person_id
+        person_id = target
+    return person_id
+
+
+def choose_survivor(session: Session, person_ids: set[int]) -> int:
+    """An account holder's own person survives (their node is them); otherwise the oldest person."""
+    owners = set(session.scalars(select(User.person_id).where(User.person_id.in_(person_ids))))
+    if len(owners) > 1:
+        raise MergeRefused("two account holders are different people")
+    return next(iter(owners)) if owners else min(person_ids)
+
+
+def _connection_row(connection: Connection) -> dict[str, Any]:
+    return {
+        "from_person_id": connection.from_person_id,
+        "to_person_id": connection.to_person_id,
+        "owner_user_id": connection.owner_user_id,
+        "strength": connection.strength,
+        "evidence": connection.evidence,
+        "connected_on": connection.connected_on.isoformat() if connection.connected_on else None,
+        "first_seen": connection.first_seen.isoformat(),
+        "last_seen": connection.last_seen.isoformat(),
+    }
+
+
+def merge_people(
+    session: Session,
+    survivor_id: int,
+    merged_id: int,
+    reason: str,
+    *,
+    user_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> Merge:
+    """Merge `merged_id` into `survivor_id`, recording why; returns the merge (undo it with `undo_merge`)."""
+    if survivor_id == merged_id:
+        raise MergeRefused("a person cannot be merged into itself")
+    moved: dict[str, Any] = {
+        "identities": [],
+        "contacts": [],
+        "connections_from": [],
+        "connections_to": [],
+        "connections_dropped": [],
+        **(details or {}),
+    }
+    moved["identities"] = list(session.scalars(select(Identity.id).where(Identity.person_id == merged_id)))
+    session.execute(update(Identity).where(Identity.person_id == merged_id).values(person_id=survivor_id))
+    moved["contacts"] = list(session.scalars(select(Contact.id).where(Contact.person_id == merged_id)))
+    session.execute(update(Contact).where(Contact.person_id == merged_id).values(person_id=survivor_id))
+
+    edges = session.scalars(
+        select(Connection).where(or_(Connection.from_person_id == merged_id, Connection.to_person_id == merged_id))
+    ).all()
+    for edge in edges:
+        new_from = survivor_id if edge.from_person_id == merged_id else edge.from_person_id
+        new_to = survivor_id if edge.to_person_id == merged_id else edge.to_person_id
+        clash = new_from == new_to or session.scalar(
+            select(Connection.id).where(Connection.from_person_id == new_from, Connection.to_person_id == new_to)
+        )
+        if clash:
+            moved["connections_dropped"].append(_connection_row(edge))
+            if new_from != new_to:
+                _absorb_evidence(session, new_from, new_to, edge)
+            session.delete(edge)
+            session.flush()
+            continue
+        key = "connections_from" if edge.from_person_id == merged_id else "connections_to"
+        moved[key].append(edge.id)
+        edge.from_person_id, edge.to_person_id = new_from, new_to
+    session.flush()
+
+    merged = session.get(Person, merged_id)
+    survivor = session.get(Person, survivor_id)
+    assert merged is not None and survivor is not None
+    merged.merged_into = survivor_id
+    merged.version += 1
+    survivor.version += 1
+    for field in ("given_name", "family_name", "company", "title", "location"):
+        if getattr(survivor, field) is None and getattr(merged, field) is not None:
+            setattr(survivor, field, getattr(merged, field))
+    merge = Merge(survivor_id=survivor_id, merged_id=merged_id, user_id=user_id, reason=reason[:500], details=moved)
+    session.add(merge)
+    session.flush()
+    notify_people_changed(session, {survivor_id, merged_id})
+    return merge
+
+
+def _absorb_evidence(session: Session, from_id: int, to_id: int, edge: Connection) -> None:
+    """Fold a colliding edge's evidence into the surviving edge (sources are a union)."""
+    kept = session.scalar(
+        select(Connection).where(Connection.from_person_id == from_id, Connection.to_person_id == to_id)
+    )
+    if kept is None:
+        return
+    sources = sorted(set(kept.evidence.get("sources", [])) | set(edge.evidence.get("sources", [])))
+    kept.evidence = {**edge.evidence, **kept.evidence, "sources": sources}
+    kept.strength = max(kept.strength, edge.strength)
+    if edge.connected_on and (kept.connected_on is None or edge.connected_on < kept.connected_on):
+        kept.connected_on = edge.connected_on
+
+
+def undo_merge(session: Session, merge_id: int) -> Merge:
+    """Put back what a merge moved: the merged person lives again with its identities, contacts and edges."""
+    merge = session.get(Merge, merge_id)
+    if merge is None:
+        raise MergeRefused(f"there is no merge {merge_id}")
+    if merge.undone_at is not None:
+        raise MergeRefused(f"merge {merge_id} was already undone")
+    survivor_id, merged_id, details = merge.survivor_id, merge.merged_id, merge.details
+    if details.get("identities"):
+        session.execute(
+            update(Identity)
+            .where(Identity.id.in_(details["identities"]), Identity.person_id == survivor_id)
+            .values(person_id=merged_id)
+        )
+    if details.get("contacts"):
+        session.execute(
+            update(Contact)
+            .where(Contact.id.in_(details["contacts"]), Contact.person_id == survivor_id)
+            .values(person_id=merged_id)
+        )
+    if details.get("connections_from"):
+        session.execute(
+            update(Connection)
+            .where(Connection.id.in_(details["connections_from"]), Connection.from_person_id == survivor_id)
+            .values(from_person_id=merged_id)
+        )
+    if details.get("connections_to"):
+        session.execute(
+            update(Connection)
+            .where(Connection.id.in_(details["connections_to"]), Connection.to_person_id == survivor_id)
+            .values(to_person_id=merged_id)
+        )
+    for row in details.get("connections_dropped", []):
+        exists = session.scalar(
+            select(Connection.id).where(
+                Connection.from_person_id == row["from_person_id"], Connection.to_person_id == row["to_person_id"]
+            )
+        )
+        if exists is None:
+            session.add(
+                Connection(
+                    from_person_id=row["from_person_id"],
+                    to_person_id=row["to_person_id"],
+                    owner_user_id=row["owner_user_id"],
+                    strength=row["strength"],
+                    evidence=row["evidence"],
+                    connected_on=date.fromisoformat(row["connected_on"]) if row["connected_on"] else None,
+                    first_seen=datetime.fromisoformat(row["first_seen"]),
+                    last_seen=datetime.fromisoformat(row["last_seen"]),
+                )
+            )
+    merged = session.get(Person, merged_id)
+    survivor = session.get(Person, survivor_id)
+    if merged is not None:
+        merged.merged_into = None
+        merged.version += 1
+    if survivor is not None:
+        survivor.version += 1
+    merge.undone_at = utcnow()
+    session.flush()
+    notify_people_changed(session, {survivor_id, merged_id})
+    return merge
