@@ -120,6 +120,7 @@ class Person(Base):
     """The canonical person. A merged-away person points to its survivor through `merged_into`."""
 
     __tablename__ = "people"
+    __table_args__ = (Index("ix_people_lower_display_name", text("lower(display_name)")),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     display_name: Mapped[str] = mapped_column(String(300), default="")

@@ -14,12 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from pipelines.contacts.merge import MergeRefused, choose_survivor, live_person_id, merge_people
+from pipelines.contacts.merge import MergeRefused, choose_survivor, live_person_id, live_person_ids, merge_people
 from pipelines.contacts.records import NormalizedContact
-from pipelines.db import insert_ignoring_conflicts
+from pipelines.db import among, bulk_insert, insert_ignoring_conflicts
 from pipelines.models import (
     Connection,
     Contact,
@@ -100,16 +100,20 @@ def _chunks(items: Sequence, size: int = 900) -> Iterable[Sequence]:
 
 
 def _existing_identities(session: Session, keys: set[tuple[IdentityKind, str]]) -> dict[tuple[IdentityKind, str], int]:
+    """Which of these keys already name a person (one indexed lookup per kind)."""
+    by_kind: dict[IdentityKind, list[str]] = {}
+    for kind, value in keys:
+        by_kind.setdefault(kind, []).append(value)
     found: dict[tuple[IdentityKind, str], int] = {}
-    ordered = sorted(keys, key=lambda k: (k[0].value, k[1]))
-    for chunk in _chunks(ordered):
-        rows = session.execute(
-            select(Identity.kind, Identity.value, Identity.person_id).where(
-                tuple_(Identity.kind, Identity.value).in_([(k.value, v) for k, v in chunk])
+    for kind, values in by_kind.items():
+        for chunk in _chunks(sorted(values), 5000):
+            rows = session.execute(
+                select(Identity.value, Identity.person_id).where(
+                    Identity.kind == kind.value, among(session, Identity.value, chunk)
+                )
             )
-        )
-        for kind, value, person_id in rows:
-            found[(IdentityKind(kind), value)] = person_id
+            for value, person_id in rows:
+                found[(kind, value)] = person_id
     return found
 
 
@@ -134,7 +138,7 @@ def ingest_batch(session: Session, target: BatchTarget, contacts: Sequence[Norma
         row.external_key: row
         for chunk in _chunks([c.external_key for c in batch])
         for row in session.scalars(
-            select(Contact).where(Contact.source_id == target.source_id, Contact.external_key.in_(chunk))
+            select(Contact).where(Contact.source_id == target.source_id, among(session, Contact.external_key, chunk))
         )
     }
     unchanged = [
@@ -176,6 +180,7 @@ def _ingest_changed(
     for index in range(len(work)):
         members.setdefault(groups.find(index), []).append(index)
 
+    live = live_person_ids(session, [*known.values(), *(c.person_id for c in existing_contacts.values())])
     person_of_group: dict[int, int] = {}
     new_groups: list[int] = []
     for root, indexes in members.items():
@@ -183,10 +188,10 @@ def _ingest_changed(
         for index in indexes:
             for key in keys_of[index]:
                 if key in known:
-                    candidates.setdefault(live_person_id(session, known[key]), []).append(key)
+                    candidates.setdefault(live[known[key]], []).append(key)
             previous = existing_contacts.get(work[index].external_key)
             if previous is not None:
-                candidates.setdefault(live_person_id(session, previous.person_id), [])
+                candidates.setdefault(live[previous.person_id], [])
         if not candidates:
             new_groups.append(root)
             continue
@@ -194,7 +199,7 @@ def _ingest_changed(
 
     if new_groups:
         rows = [_person_row(work[members[root][0]]) for root in new_groups]
-        ids = session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), rows).all()
+        ids = _insert_people(session, rows)
         for root, person_id in zip(new_groups, ids, strict=True):
             person_of_group[root] = person_id
         result.people_created += len(ids)
@@ -204,7 +209,7 @@ def _ingest_changed(
     _write_contacts(session, target, work, person_of, existing_contacts, result)
     _refresh_people(session, work, person_of, new_ids=set(person_of_group[r] for r in new_groups))
     result.touched |= set(person_of.values())
-    _suggest_merges(session, target, {person_of[i] for i in range(len(work))}, result)
+    _suggest_merges(session, target, {person_of[i]: work[i] for i in range(len(work))}, result)
 
 
 def _merge_candidates(
@@ -227,6 +232,28 @@ def _merge_candidates(
         result.people_merged += 1
         result.touched.add(person_id)
     return survivor
+
+
+def _insert_people(session: Session, rows: list[dict]) -> list[int]:
+    """Insert people and return their ids in row order.
+
+    On Postgres the ids are drawn from the table's sequence first, so the rows go in as one executemany
+    (RETURNING with guaranteed order would make SQLAlchemy send them one by one). SQLite takes them one by one.
+    """
+    now = utcnow()
+    for row in rows:
+        row.setdefault("created_at", now)
+        row.setdefault("updated_at", now)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(
+            session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence('people', 'id')) FROM generate_series(1, :n)"),
+                {"n": len(rows)},
+            )
+        )
+        bulk_insert(session, Person.__table__, [{**row, "id": pid} for row, pid in zip(rows, ids, strict=True)])
+        return ids
+    return list(session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), rows))
 
 
 def _person_row(contact: NormalizedContact) -> dict:
@@ -261,9 +288,11 @@ def _add_identities(
     session.execute(insert_ignoring_conflicts(session, Identity.__table__, ("kind", "value")), rows)
     # Another batch may have taken a key first: its person and ours are then the same human.
     winners = _existing_identities(session, set(wanted))
-    for key, person_id in wanted.items():
-        winner = live_person_id(session, winners.get(key, person_id))
-        mine = live_person_id(session, person_id)
+    clashes = {key: (winners[key], mine) for key, mine in wanted.items() if winners.get(key, mine) != mine}
+    if not clashes:
+        return
+    for key, (winner, mine) in clashes.items():
+        winner, mine = live_person_id(session, winner), live_person_id(session, mine)
         if winner != mine:
             _merge_candidates(session, target, {winner: [key], mine: [key]}, result)
 
@@ -303,10 +332,10 @@ def _write_contacts(
         previous.updated_at = utcnow()
         changes.append({"contact_id": previous.id, "import_id": target.import_id, "changes": diff})
     if new_rows:
-        session.execute(insert(Contact), new_rows)
+        bulk_insert(session, Contact.__table__, new_rows)
         result.contacts_created += len(new_rows)
     if changes:
-        session.execute(insert(ContactChange), changes)
+        bulk_insert(session, ContactChange.__table__, changes)
         result.contacts_updated += len(changes)
     session.flush()
 
@@ -322,7 +351,7 @@ def _refresh_people(
     if not by_person:
         return
     updates = []
-    for person in session.scalars(select(Person).where(Person.id.in_(list(by_person)))):
+    for person in session.scalars(select(Person).where(among(session, Person.id, list(by_person)))):
         contact = by_person[person.id]
         values = {}
         for name in PERSON_FIELDS:
@@ -350,7 +379,7 @@ def _upsert_connections(
         for chunk in _chunks([c.external_key for c in batch])
         for row in session.execute(
             select(Contact.external_key, Contact.person_id).where(
-                Contact.source_id == target.source_id, Contact.external_key.in_(chunk)
+                Contact.source_id == target.source_id, among(session, Contact.external_key, chunk)
             )
         )
     }
@@ -368,7 +397,7 @@ def _upsert_connections(
         for chunk in _chunks(list(connected_on))
         for edge in session.scalars(
             select(Connection).where(
-                Connection.from_person_id == target.user_person_id, Connection.to_person_id.in_(chunk)
+                Connection.from_person_id == target.user_person_id, among(session, Connection.to_person_id, chunk)
             )
         )
     }
@@ -400,51 +429,44 @@ def _upsert_connections(
             values["connected_on"] = when
         updates.append(values)
     if new_rows:
-        session.execute(insert(Connection), new_rows)
+        bulk_insert(session, Connection.__table__, new_rows)
     if updates:
         session.execute(update(Connection), updates)
 
 
-def _suggest_merges(session: Session, target: BatchTarget, person_ids: set[int], result: BatchResult) -> None:
-    """Same name and company among this user's people: suggest (never perform) a merge."""
-    if not person_ids:
+def _suggest_merges(
+    session: Session, target: BatchTarget, people: dict[int, NormalizedContact], result: BatchResult
+) -> None:
+    """Same name and company among this user's people: suggest (never perform) a merge.
+
+    One indexed lookup per batch (`ix_people_lower_display_name`), whatever the size of the user's data.
+    """
+    wanted = {pid: (c.display_name.lower(), c.company.lower()) for pid, c in people.items() if c.company}
+    if not wanted:
         return
-    mine = (
-        select(Person.id, func.lower(Person.display_name).label("name"), func.lower(Person.company).label("co"))
-        .join(Contact, Contact.person_id == Person.id)
-        .where(Contact.user_id == target.user_id, Person.company.is_not(None), Person.merged_into.is_(None))
-        .distinct()
-        .subquery()
-    )
-    batch_people = [
-        (row.id, row.name, row.co)
-        for chunk in _chunks(sorted(person_ids))
-        for row in session.execute(select(mine).where(mine.c.id.in_(chunk)))
-    ]
-    if not batch_people:
-        return
-    names = sorted({name for _, name, _ in batch_people})
-    rows = []
-    for chunk in _chunks(names):
-        others = session.execute(select(mine).where(mine.c.name.in_(chunk))).all()
-        by_key: dict[tuple[str, str], set[int]] = {}
-        for row in others:
-            by_key.setdefault((row.name, row.co), set()).add(row.id)
-        for person_id, name, company in batch_people:
-            for other in by_key.get((name, company), set()) - {person_id}:
-                a, b = sorted((person_id, other))
-                rows.append(
-                    {
-                        "user_id": target.user_id,
-                        "person_a_id": a,
-                        "person_b_id": b,
-                        "reason": f"same name and company: {name} at {company}",
-                    }
-                )
-    if rows:
-        unique = list({(r["person_a_id"], r["person_b_id"]): r for r in rows}.values())
+    names = sorted({name for name, _ in wanted.values()})
+    by_key: dict[tuple[str, str], set[int]] = {}
+    for chunk in _chunks(names, 5000):
+        rows = session.execute(
+            select(Person.id, func.lower(Person.display_name), func.lower(Person.company)).where(
+                among(session, func.lower(Person.display_name), chunk),
+                Person.company.is_not(None),
+                Person.merged_into.is_(None),
+                exists(select(Contact.id).where(Contact.person_id == Person.id, Contact.user_id == target.user_id)),
+            )
+        )
+        for person_id, name, company in rows:
+            by_key.setdefault((name, company), set()).add(person_id)
+    pairs: dict[tuple[int, int], str] = {}
+    for person_id, key in wanted.items():
+        for other in by_key.get(key, set()) - {person_id}:
+            pairs[tuple(sorted((person_id, other)))] = f"same name and company: {key[0]} at {key[1]}"
+    if pairs:
         session.execute(
             insert_ignoring_conflicts(session, MergeSuggestion.__table__, ("user_id", "person_a_id", "person_b_id")),
-            unique,
+            [
+                {"user_id": target.user_id, "person_a_id": a, "person_b_id": b, "reason": reason}
+                for (a, b), reason in pairs.items()
+            ],
         )
-        result.suggestions += len(unique)
+        result.suggestions += len(pairs)

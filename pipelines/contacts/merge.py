@@ -7,6 +7,7 @@ edges that collided with one the survivor already had are kept whole in `details
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -31,6 +32,31 @@ def live_person_id(session: Session, person_id: int) -> int:
             return person_id
         person_id = target
     return person_id
+
+
+def live_person_ids(session: Session, person_ids: Iterable[int]) -> dict[int, int]:
+    """`live_person_id` for many people at once: one query per level of `merged_into` (usually one)."""
+    result = {person_id: person_id for person_id in person_ids}
+    pending = set(result.values())
+    for _ in range(32):  # merge chains are short; the bound guards against a corrupted cycle
+        if not pending:
+            break
+        targets: dict[int, int] = {}
+        ordered = sorted(pending)
+        for start in range(0, len(ordered), 900):
+            chunk = ordered[start : start + 900]
+            targets.update(
+                session.execute(
+                    select(Person.id, Person.merged_into).where(Person.id.in_(chunk), Person.merged_into.is_not(None))
+                ).all()
+            )
+        if not targets:
+            break
+        for person_id, current in result.items():
+            if current in targets:
+                result[person_id] = targets[current]
+        pending = set(targets.values())
+    return result
 
 
 def choose_survivor(session: Session, person_ids: set[int]) -> int:
