@@ -16,7 +16,7 @@ from api.context import (
     set_session_cookie,
 )
 from api.limits import auth_limit, client_ip, limiter, submitted_account
-from api.pagination import PageQuery, link_header, paginate
+from api.pagination import PageQuery, page_response
 from api.problems import Problem
 from api.schemas import (
     AccountDeletion,
@@ -31,6 +31,7 @@ from api.schemas import (
     TokenCreated,
     TokenOut,
     UserOut,
+    render,
 )
 from api.spec import spec
 from pipelines import accounts, ownership
@@ -47,7 +48,7 @@ def user_out(user: User) -> dict:
 
 
 def token_out(token: ApiToken) -> dict:
-    return TokenOut.model_validate(token, from_attributes=True).model_dump(mode="json")
+    return render(TokenOut)(token)
 
 
 def _account_problem(error: accounts.AccountError) -> Problem:
@@ -186,8 +187,7 @@ def delete_me(json: AccountDeletion) -> Response:
 @spec.validate(query=PageQuery, resp=Responses(HTTP_200=Page[TokenOut]), tags=[TAG])
 def list_tokens(query: PageQuery) -> Response:
     """Your API tokens, newest first (the secrets themselves are never shown again)."""
-    page = paginate(select(ApiToken).where(ApiToken.user_id == require_user().id), ApiToken.id, query, token_out)
-    return jsonify(page), 200, link_header(page)
+    return page_response(select(ApiToken).where(ApiToken.user_id == require_user().id), ApiToken.id, query, token_out)
 
 
 @blueprint.post("/tokens")

@@ -111,36 +111,6 @@ def user_create(email: str) -> None:
     click.echo(f"created user {user_id} <{normalized}> (person {person_id})")
 
 
-@main.command()
-@click.option("--user", "email", required=True, help="Whose data to export.")
-@click.option("--format", "fmt", type=click.Choice(["json", "vcard"]), default="json", show_default=True)
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
-def export(email: str, fmt: str, output: click.utils.LazyFile) -> None:
-    """Export everything a user owns (JSON), or their contacts as vCard 4.0."""
-    from sqlalchemy import select
-
-    from pipelines import ownership
-    from pipelines.accounts import AccountError, normalize_email
-    from pipelines.db import unit_of_work
-    from pipelines.models import User
-
-    config = _load_config()
-    try:
-        email = normalize_email(email)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    with unit_of_work(config) as session:
-        owner = session.scalar(select(User).where(User.email == email))
-        if owner is None:
-            raise click.ClickException(f"no user {email}; create one with `sixdeg user create {email}`")
-        if fmt == "json":
-            json.dump(ownership.export_user(session, owner), output, indent=2, ensure_ascii=False)
-            output.write("\n")
-        else:
-            for card in ownership.export_vcards(session, owner):
-                output.write(card)
-
-
 def _user_by_email(session: object, email: str) -> object:
     from sqlalchemy import select
 
@@ -155,6 +125,25 @@ def _user_by_email(session: object, email: str) -> object:
     if found is None:
         raise click.ClickException(f"no user {email}; create one with `sixdeg user create {email}`")
     return found
+
+
+@main.command()
+@click.option("--user", "email", required=True, help="Whose data to export.")
+@click.option("--format", "fmt", type=click.Choice(["json", "vcard"]), default="json", show_default=True)
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
+def export(email: str, fmt: str, output: click.utils.LazyFile) -> None:
+    """Export everything a user owns (JSON), or their contacts as vCard 4.0."""
+    from pipelines import ownership
+    from pipelines.db import unit_of_work
+
+    with unit_of_work(_load_config()) as session:
+        owner = _user_by_email(session, email)
+        if fmt == "json":
+            json.dump(ownership.export_user(session, owner), output, indent=2, ensure_ascii=False)
+            output.write("\n")
+        else:
+            for card in ownership.export_vcards(session, owner):
+                output.write(card)
 
 
 @main.command("import")

@@ -9,8 +9,8 @@ from spectree import Response as Responses
 from sqlalchemy import select
 
 from api.context import config, db, login_required, owned_or_404, require_user
-from api.pagination import PageQuery, link_header, paginate
-from api.schemas import ContactOut, Deleted, ExportOut, Page, SourceOut
+from api.pagination import PageQuery, page_response
+from api.schemas import ContactOut, Deleted, ExportOut, Page, SourceOut, render
 from api.spec import spec
 from pipelines import ownership
 from pipelines.db import unit_of_work
@@ -20,7 +20,7 @@ blueprint = Blueprint("contacts", __name__, url_prefix="/v1")
 
 
 def contact_out(contact: Contact) -> dict:
-    return ContactOut.model_validate(contact, from_attributes=True).model_dump(mode="json")
+    return render(ContactOut)(contact)
 
 
 def source_out(source: Source) -> dict:
@@ -46,8 +46,7 @@ def _own_source(source_id: int) -> Source:
 @spec.validate(query=PageQuery, resp=Responses(HTTP_200=Page[ContactOut]), tags=["contacts"])
 def list_contacts(query: PageQuery) -> Response:
     """Your contacts, newest first, with the fields as their source gave them."""
-    page = paginate(select(Contact).where(Contact.user_id == require_user().id), Contact.id, query, contact_out)
-    return jsonify(page), 200, link_header(page)
+    return page_response(select(Contact).where(Contact.user_id == require_user().id), Contact.id, query, contact_out)
 
 
 @blueprint.get("/contacts/<int:contact_id>")
@@ -72,8 +71,7 @@ def delete_contact(contact_id: int) -> Response:
 @spec.validate(query=PageQuery, resp=Responses(HTTP_200=Page[SourceOut]), tags=["sources"])
 def list_sources(query: PageQuery) -> Response:
     """Your contact sources, newest first."""
-    page = paginate(select(Source).where(Source.user_id == require_user().id), Source.id, query, source_out)
-    return jsonify(page), 200, link_header(page)
+    return page_response(select(Source).where(Source.user_id == require_user().id), Source.id, query, source_out)
 
 
 @blueprint.get("/sources/<int:source_id>")

@@ -7,9 +7,9 @@ from spectree import Response as Responses
 from sqlalchemy import select
 
 from api.context import config, db, login_required, owned_or_404, require_user
-from api.pagination import PageQuery, link_header, paginate
+from api.pagination import PageQuery, page_response
 from api.problems import Problem
-from api.schemas import ImportErrorOut, ImportForm, ImportOut, MergeOut, MergeSuggestionOut, Page
+from api.schemas import ImportErrorOut, ImportForm, ImportOut, MergeOut, MergeSuggestionOut, Page, render
 from api.spec import spec
 from pipelines.contacts import importer
 from pipelines.contacts.merge import MergeRefused, undo_merge
@@ -90,8 +90,7 @@ def create_import(form: ImportForm) -> Response:
 @spec.validate(query=PageQuery, resp=Responses(HTTP_200=Page[ImportOut]), tags=["imports"])
 def list_imports(query: PageQuery) -> Response:
     """Your imports, newest first."""
-    page = paginate(select(Import).where(Import.user_id == require_user().id), Import.id, query, import_out)
-    return jsonify(page), 200, link_header(page)
+    return page_response(select(Import).where(Import.user_id == require_user().id), Import.id, query, import_out)
 
 
 @blueprint.get("/imports/<int:import_id>")
@@ -108,13 +107,12 @@ def get_import(import_id: int) -> Response:
 def list_import_errors(import_id: int, query: PageQuery) -> Response:
     """The lines of an import that could not be used, with the reason for each."""
     job = owned_or_404(Import, import_id, "import")
-    page = paginate(
+    return page_response(
         select(ImportError_).where(ImportError_.import_id == job.id),
         ImportError_.id,
         query,
-        lambda e: ImportErrorOut.model_validate(e, from_attributes=True).model_dump(mode="json"),
+        render(ImportErrorOut),
     )
-    return jsonify(page), 200, link_header(page)
 
 
 @blueprint.get("/merges")
@@ -122,13 +120,12 @@ def list_import_errors(import_id: int, query: PageQuery) -> Response:
 @spec.validate(query=PageQuery, resp=Responses(HTTP_200=Page[MergeOut]), tags=["merges"])
 def list_merges(query: PageQuery) -> Response:
     """Merges your imports made (same email, phone or profile URL), newest first, each with its reason."""
-    page = paginate(
+    return page_response(
         select(Merge).where(Merge.user_id == require_user().id),
         Merge.id,
         query,
-        lambda m: MergeOut.model_validate(m, from_attributes=True).model_dump(mode="json"),
+        render(MergeOut),
     )
-    return jsonify(page), 200, link_header(page)
 
 
 @blueprint.post("/merges/<int:merge_id>/undo")
@@ -141,7 +138,7 @@ def undo(merge_id: int) -> Response:
         undone = undo_merge(db(), merge.id)
     except MergeRefused as exc:
         raise Problem(409, "Conflict", str(exc), slug="conflict") from None
-    return jsonify(MergeOut.model_validate(undone, from_attributes=True).model_dump(mode="json"))
+    return jsonify(render(MergeOut)(undone))
 
 
 @blueprint.get("/merge-suggestions")
@@ -149,10 +146,9 @@ def undo(merge_id: int) -> Response:
 @spec.validate(query=PageQuery, resp=Responses(HTTP_200=Page[MergeSuggestionOut]), tags=["merges"])
 def list_merge_suggestions(query: PageQuery) -> Response:
     """People in your data with the same name and company: maybe one human. sixdeg never merges these itself."""
-    page = paginate(
+    return page_response(
         select(MergeSuggestion).where(MergeSuggestion.user_id == require_user().id),
         MergeSuggestion.id,
         query,
-        lambda m: MergeSuggestionOut.model_validate(m, from_attributes=True).model_dump(mode="json"),
+        render(MergeSuggestionOut),
     )
-    return jsonify(page), 200, link_header(page)

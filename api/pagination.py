@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from flask import request
+from flask import Response, jsonify, request
 from pydantic import BaseModel, Field
 from sqlalchemy import Select
 
@@ -50,3 +50,11 @@ def paginate(query: Select[Any], id_column: Any, page: PageQuery, render: Callab
 def link_header(page: dict[str, Any]) -> dict[str, str]:
     """RFC 8288 Link header pointing at the next page."""
     return {"Link": f'<{page["next"]}>; rel="next"'} if page.get("next") else {}
+
+
+def page_response(
+    query: Select[Any], id_column: Any, page: PageQuery, render: Callable[[Any], Any]
+) -> tuple[Response, int, dict[str, str]]:
+    """A list endpoint's whole answer: one page as JSON, with the RFC 8288 Link to the next."""
+    body = paginate(query, id_column, page, render)
+    return jsonify(body), 200, link_header(body)

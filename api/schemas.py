@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
@@ -11,6 +12,11 @@ from spectree.model_adapter.pydantic_adapter import BaseFile
 from pipelines.accounts import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 T = TypeVar("T")
+
+
+def render(model: type[BaseModel]) -> Callable[[Any], dict[str, Any]]:
+    """A function turning an ORM row into `model`'s JSON shape (validated on the way out)."""
+    return lambda row: model.model_validate(row, from_attributes=True).model_dump(mode="json")
 
 
 class Strict(BaseModel):

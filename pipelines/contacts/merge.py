@@ -156,6 +156,15 @@ def _absorb_evidence(session: Session, from_id: int, to_id: int, edge: Connectio
         kept.connected_on = edge.connected_on
 
 
+#: What a merge moves from the merged person to the survivor: (key in Merge.details, table, column).
+_MOVED = (
+    ("identities", Identity, Identity.person_id),
+    ("contacts", Contact, Contact.person_id),
+    ("connections_from", Connection, Connection.from_person_id),
+    ("connections_to", Connection, Connection.to_person_id),
+)
+
+
 def undo_merge(session: Session, merge_id: int) -> Merge:
     """Put back what a merge moved: the merged person lives again with its identities, contacts and edges."""
     merge = session.get(Merge, merge_id)
@@ -164,30 +173,11 @@ def undo_merge(session: Session, merge_id: int) -> Merge:
     if merge.undone_at is not None:
         raise MergeRefused(f"merge {merge_id} was already undone")
     survivor_id, merged_id, details = merge.survivor_id, merge.merged_id, merge.details
-    if details.get("identities"):
-        session.execute(
-            update(Identity)
-            .where(Identity.id.in_(details["identities"]), Identity.person_id == survivor_id)
-            .values(person_id=merged_id)
-        )
-    if details.get("contacts"):
-        session.execute(
-            update(Contact)
-            .where(Contact.id.in_(details["contacts"]), Contact.person_id == survivor_id)
-            .values(person_id=merged_id)
-        )
-    if details.get("connections_from"):
-        session.execute(
-            update(Connection)
-            .where(Connection.id.in_(details["connections_from"]), Connection.from_person_id == survivor_id)
-            .values(from_person_id=merged_id)
-        )
-    if details.get("connections_to"):
-        session.execute(
-            update(Connection)
-            .where(Connection.id.in_(details["connections_to"]), Connection.to_person_id == survivor_id)
-            .values(to_person_id=merged_id)
-        )
+    for key, model, column in _MOVED:
+        if details.get(key):
+            session.execute(
+                update(model).where(model.id.in_(details[key]), column == survivor_id).values({column.key: merged_id})
+            )
     for row in details.get("connections_dropped", []):
         exists = session.scalar(
             select(Connection.id).where(
