@@ -7,6 +7,7 @@ import dramatiq
 from actors.broker import current_config
 from pipelines import projections
 from pipelines.db import unit_of_work
+from pipelines.graph import stores as _graph_stores  # noqa: F401  (registers the graph projection)
 
 PROJECTIONS_QUEUE = "projections"
 

@@ -297,6 +297,92 @@ def merges_undo(merge_id: int) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@main.command("load-graph")
+@click.argument("edgelist", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--names",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with node ids and names (a column called name).",
+)
+@click.option("--json", "as_json", is_flag=True)
+def load_graph_command(edgelist: Path, names: Path | None, as_json: bool) -> None:
+    """Bulk-load a social network (SNAP edge list): one person per node (identity key:<node>), unowned edges."""
+    from pipelines.graph import load, stores
+    from pipelines.migrate import migrate_on_boot
+
+    config = _load_config()
+    migrate_on_boot(config)
+    started = time.monotonic()
+    counts = load.load_graph(config, load.read_edge_list(edgelist), load.read_names(names) if names else None)
+    if config.graph_kind == "neo4j":
+        counts["graph"] = stores.rebuild(config)
+    counts["seconds"] = round(time.monotonic() - started, 2)
+    click.echo(
+        json.dumps(counts)
+        if as_json
+        else f"loaded {edgelist.name}: {counts.get('people', 0)} new people, {counts.get('edges', 0)} new edges "
+        f"in {counts['seconds']} s"
+    )
+
+
+@main.command()
+@click.argument("source")
+@click.argument("target")
+@click.option("--max-hops", default=6, show_default=True, type=click.IntRange(1, 6))
+@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 20))
+@click.option("--user", "email", help="Answer as this user (their sharing rules); default: every edge.")
+@click.option("--json", "as_json", is_flag=True)
+def path(source: str, target: str, max_hops: int, limit: int, email: str | None, as_json: bool) -> None:
+    """How SOURCE is connected to TARGET (person id, email or key:<node>): the best paths, each hop explained."""
+    from pipelines.db import unit_of_work
+    from pipelines.graph import queries
+    from pipelines.graph.stores import graph_store
+
+    config = _load_config()
+    with unit_of_work(config) as session:
+        viewer = _user_by_email(session, email) if email else None
+        ends = [queries.resolve_person(session, ref) for ref in (source, target)]
+        for ref, found in zip((source, target), ends, strict=True):
+            if found is None:
+                raise click.ClickException(f"nobody matches {ref!r} (a person id, an email or key:<node>)")
+        found_paths = queries.paths_between(
+            session,
+            graph_store(config),
+            ends[0],
+            ends[1],
+            viewer,  # type: ignore[arg-type]
+            max_hops=max_hops,
+            limit=limit,
+        )
+    if as_json:
+        click.echo(json.dumps({"source": ends[0], "target": ends[1], "paths": found_paths}))
+        return
+    if not found_paths:
+        click.echo(f"not connected within {max_hops} hops")
+        return
+    for number, item in enumerate(found_paths, 1):
+        names = " → ".join(p["name"] or str(p["id"]) for p in item["people"])
+        click.echo(f"{number}. {item['hops']} hops, strength {item['strength']:.4f}: {names}")
+
+
+@main.group()
+def rebuild() -> None:
+    """Rebuild a projection from Postgres."""
+
+
+@rebuild.command("graph")
+def rebuild_graph() -> None:
+    """Empty Neo4j and refill it from Postgres, streamed in batches."""
+    from pipelines.graph.stores import rebuild as rebuild_store
+
+    config = _load_config()
+    if config.graph_kind != "neo4j":
+        click.echo("SIXDEG_GRAPH_URL is sql: paths are answered from the database itself; nothing to rebuild")
+        return
+    counts = rebuild_store(config, progress=lambda what, n: click.echo(f"  {what}: {n}", err=True))
+    click.echo(f"graph rebuilt: {counts['people']} people, {counts['edges']} edges")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")

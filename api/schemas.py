@@ -221,3 +221,67 @@ class MergeSuggestionOut(BaseModel):
     person_b_id: int
     reason: str
     created_at: datetime
+
+
+# --- the network -----------------------------------------------------------------------------------------------
+
+
+class PersonCard(BaseModel):
+    id: int
+    name: str | None
+    company: str | None
+    title: str | None
+
+
+class Step(BaseModel):
+    from_: int = Field(alias="from", serialization_alias="from")
+    to: int
+    strength: float
+    since: str | None
+    owner: Literal["you", "shared", "public"]
+    evidence: dict[str, Any]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class PathOut(BaseModel):
+    hops: int
+    strength: float = Field(description="Product of the steps' strengths.")
+    people: list[PersonCard]
+    steps: list[Step]
+
+
+class PathQuery(Strict):
+    to: str = Field(min_length=1, max_length=320, description="Person id, email, or key:<node>.")
+    max_hops: int = Field(6, ge=1, le=6)
+    limit: int = Field(5, ge=1, le=20)
+
+
+class PathsOut(BaseModel):
+    source: PersonCard
+    target: PersonCard
+    paths: list[PathOut] = Field(description="Best first; empty when you are not connected within max_hops.")
+
+
+class MutualsOut(BaseModel):
+    person: PersonCard
+    mutuals: list[PersonCard]
+
+
+class StatsOut(BaseModel):
+    degrees: dict[str, int] = Field(description="How many people are at 1, 2 and 3 hops from you.")
+
+
+class ReachQuery(Strict):
+    company: str = Field(min_length=1, max_length=300)
+    limit: int = Field(20, ge=1, le=100)
+
+
+class ReachItem(BaseModel):
+    person: PersonCard
+    path: PathOut
+
+
+class ReachOut(BaseModel):
+    company: str
+    people: list[ReachItem] = Field(description="People at the company within 3 hops, best path first.")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
 from pipelines.models import Base, UTCDateTime
+
+# SQLite batch migrations reflect tables; SQLAlchemy cannot reflect expression indexes (lower(display_name)) and
+# says so. Those indexes are created explicitly by their migration, so the warning carries no news.
+warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based index")
 
 config = context.config
 target_metadata = Base.metadata

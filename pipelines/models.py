@@ -215,6 +215,8 @@ class Connection(Base):
     connected_on: Mapped[date | None] = mapped_column()
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Raised whenever strength, evidence or endpoints change: the graph projection never applies an older one.
+    version: Mapped[int] = mapped_column(BigInteger, default=1, server_default=text("1"))
 
 
 class Merge(Base):

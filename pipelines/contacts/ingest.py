@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from pipelines.contacts.merge import MergeRefused, choose_survivor, live_person_id, live_person_ids, merge_people
 from pipelines.contacts.records import NormalizedContact
 from pipelines.db import among, bulk_insert, insert_ignoring_conflicts
+from pipelines.graph.strength import Evidence, strength
 from pipelines.models import (
     Connection,
     Contact,
@@ -392,46 +393,92 @@ def _upsert_connections(
         connected_on[person_id] = min(filter(None, [earlier, contact.connected_on]), default=None)
     if not connected_on:
         return
+    persons = list(connected_on)
     existing = {
         edge.to_person_id: edge
-        for chunk in _chunks(list(connected_on))
+        for chunk in _chunks(persons)
         for edge in session.scalars(
             select(Connection).where(
                 Connection.from_person_id == target.user_person_id, among(session, Connection.to_person_id, chunk)
             )
         )
     }
+    # Edges the other side owns towards this user: they make the relationship mutual (both strengths rise).
+    reverse = {
+        edge.from_person_id: edge
+        for chunk in _chunks(persons)
+        for edge in session.scalars(
+            select(Connection).where(
+                Connection.to_person_id == target.user_person_id, among(session, Connection.from_person_id, chunk)
+            )
+        )
+    }
+    companies = {
+        pid: (company or "").casefold()
+        for chunk in _chunks([*persons, target.user_person_id])
+        for pid, company in session.execute(select(Person.id, Person.company).where(among(session, Person.id, chunk)))
+    }
+    own_company = companies.get(target.user_person_id) or None
     now = utcnow()
     new_rows, updates = [], []
     for person_id, when in connected_on.items():
         edge = existing.get(person_id)
+        same_company = bool(own_company) and companies.get(person_id) == own_company
         if edge is None:
+            evidence = {"sources": [target.source_id], "mutual": person_id in reverse, "same_company": same_company}
             new_rows.append(
                 {
                     "from_person_id": target.user_person_id,
                     "to_person_id": person_id,
                     "owner_user_id": target.user_id,
-                    "strength": 0.0,
-                    "evidence": {"sources": [target.source_id]},
+                    "evidence": evidence,
                     "connected_on": when,
+                    "strength": edge_strength(evidence, when, now),
                     "first_seen": now,
                     "last_seen": now,
+                    "version": 1,
                 }
             )
             result.touched.add(person_id)
             continue
         sources = sorted(set(edge.evidence.get("sources", [])) | {target.source_id})
+        evidence = {**edge.evidence, "sources": sources, "mutual": person_id in reverse, "same_company": same_company}
+        since = when if when and (edge.connected_on is None or when < edge.connected_on) else edge.connected_on
         values: dict = {"id": edge.id, "last_seen": now}
-        if sources != edge.evidence.get("sources"):
-            values["evidence"] = {**edge.evidence, "sources": sources}
+        new_strength = edge_strength(evidence, since, now)
+        if evidence != edge.evidence or since != edge.connected_on or new_strength != edge.strength:
+            values.update(evidence=evidence, connected_on=since, strength=new_strength, version=edge.version + 1)
             result.touched.add(person_id)
-        if when and (edge.connected_on is None or when < edge.connected_on):
-            values["connected_on"] = when
         updates.append(values)
+    for person_id, back in reverse.items():  # the other side's edge becomes mutual too
+        if not back.evidence.get("mutual"):
+            evidence = {**back.evidence, "mutual": True}
+            updates.append(
+                {
+                    "id": back.id,
+                    "evidence": evidence,
+                    "version": back.version + 1,
+                    "strength": edge_strength(evidence, back.connected_on, back.last_seen),
+                }
+            )
+            result.touched.add(person_id)
     if new_rows:
         bulk_insert(session, Connection.__table__, new_rows)
     if updates:
         session.execute(update(Connection), updates)
+
+
+def edge_strength(evidence: dict, connected_on: date | None, last_seen: datetime) -> float:
+    """The strength formula (pipelines/graph/strength.py) applied to an edge's stored evidence."""
+    return strength(
+        Evidence(
+            sources=len(evidence.get("sources", [])),
+            mutual=bool(evidence.get("mutual")),
+            connected_on=connected_on,
+            same_company=bool(evidence.get("same_company")),
+            last_seen=last_seen,
+        )
+    )
 
 
 def _suggest_merges(

@@ -58,7 +58,13 @@ EXPECTED = {
     ("imports.list_merges", "GET"): _private(200),
     ("imports.undo", "POST"): _private(200, other=404),
     ("imports.list_merge_suggestions", "GET"): _private(200),
+    ("graph.paths", "GET"): _private(200),
+    ("graph.mutuals", "GET"): _private(200),  # anyone may ask whom they share with a person
+    ("graph.stats", "GET"): _private(200),
+    ("graph.reach", "GET"): _private(200),
 }
+
+QUERIES = {"graph.paths": "?to={person}", "graph.reach": "?company=Navy"}
 
 VCARD = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Matrix Person\r\nEMAIL:matrix@example.com\r\nEND:VCARD\r\n"
 
@@ -114,7 +120,8 @@ def test_status(app, alice, bob, endpoint, method, path, role):
         .replace("<int:source_id>", str(alice.source_id))
         .replace("<int:import_id>", str(alice.import_id))
         .replace("<int:merge_id>", str(alice.merge_id))
-    )
+        .replace("<int:person_id>", str(alice.person_ids[0]))
+    ) + QUERIES.get(endpoint, "").format(person=alice.person_ids[0])
     assert "<" not in url, f"no owner resource to fill {path}"
     headers = {A: {}, O: bearer(alice), X: bearer(bob)}[role]
     body = _bodies(endpoint, {O: alice, X: bob, A: alice}[role])

@@ -282,3 +282,40 @@ def test_every_real_file_imports_without_an_unhandled_error(db_config, alice):
         imported += 1
     assert imported >= 120 and refused <= len(NOT_CONTACT_FILES) + 2
     assert count(db_config, Contact, Contact.user_id == alice.user_id) > 250
+
+
+def test_two_users_listing_each_other_make_a_stronger_mutual_edge(db_config, alice, tmp_path):
+    bob = seed_user(db_config, "bob@example.org", contacts=[])
+    run_import(
+        db_config,
+        alice.user_id,
+        _write(tmp_path, "a.csv", "First Name,E-mail 1 - Value\nBob,bob@example.org\n"),
+        fmt="google",
+    )
+    with unit_of_work(db_config) as session:
+        one_sided = session.scalar(
+            select(Connection).where(
+                Connection.owner_user_id == alice.user_id, Connection.to_person_id == bob.person_id
+            )
+        )
+        assert one_sided.evidence["mutual"] is False
+        before, version = one_sided.strength, one_sided.version
+    run_import(
+        db_config,
+        bob.user_id,
+        _write(tmp_path, "b.csv", "First Name,E-mail 1 - Value\nAlice,alice@example.com\n"),
+        fmt="google",
+    )
+    with unit_of_work(db_config) as session:
+        edges = {
+            e.owner_user_id: e
+            for e in session.scalars(
+                select(Connection).where(
+                    Connection.owner_user_id.in_([alice.user_id, bob.user_id]),
+                    Connection.to_person_id.in_([alice.person_id, bob.person_id]),
+                )
+            )
+        }
+        assert edges[alice.user_id].evidence["mutual"] and edges[bob.user_id].evidence["mutual"]
+        assert edges[alice.user_id].strength == round(before + 0.2, 4)
+        assert edges[alice.user_id].version == version + 1

@@ -35,8 +35,6 @@ def test_upgrade_head_then_downgrade_base(empty_config):
     assert upgrade(empty_config) == head_revision(empty_config)  # and up again
 
 
-# Expression indexes (lower(display_name)) are not reflected; the migration creates them, the model declares them.
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_models_match_migrations(empty_config):
     upgrade(empty_config)
     with get_engine(empty_config).connect() as connection:

@@ -1,0 +1,80 @@
+"""The network: intro paths, mutual connections, degree counts, reach into a company."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from spectree import Response as Responses
+
+from api.context import config, db, login_required, require_user
+from api.problems import Problem
+from api.schemas import MutualsOut, PathQuery, PathsOut, ReachOut, ReachQuery, StatsOut
+from api.spec import spec
+from pipelines.graph import queries
+from pipelines.graph.stores import graph_store
+
+blueprint = Blueprint("graph", __name__, url_prefix="/v1")
+
+
+def _card(person_id: int) -> dict:
+    card = queries.people_cards(db(), [person_id]).get(person_id)
+    if card is None:
+        raise Problem(404, "Not Found", f"There is no person {person_id}.", slug="not-found")
+    return card
+
+
+@blueprint.get("/paths")
+@login_required
+@spec.validate(query=PathQuery, resp=Responses(HTTP_200=PathsOut, HTTP_404=None), tags=["network"])
+def paths(query: PathQuery) -> Response:
+    """How you are connected to someone: the best routes (fewest hops, then strongest), every hop explained."""
+    user = require_user()
+    target = queries.resolve_person(db(), query.to)
+    if target is None:
+        raise Problem(
+            404,
+            "Not Found",
+            f"Nobody matches {query.to!r}: give a person id, an email or key:<node>.",
+            slug="not-found",
+        )
+    found = queries.paths_between(
+        db(), graph_store(config()), user.person_id, target, user, max_hops=query.max_hops, limit=query.limit
+    )
+    return jsonify({"source": _card(user.person_id), "target": _card(target), "paths": found})
+
+
+@blueprint.get("/people/<int:person_id>/mutuals")
+@login_required
+@spec.validate(resp=Responses(HTTP_200=MutualsOut, HTTP_404=None), tags=["network"])
+def mutuals(person_id: int) -> Response:
+    """People you both know (through edges you may traverse)."""
+    user = require_user()
+    card = _card(person_id)
+    ids = graph_store(config()).mutuals(user.person_id, person_id, queries.access_for(db(), user))
+    cards = queries.people_cards(db(), ids)
+    return jsonify({"person": card, "mutuals": [cards[i] for i in ids if i in cards]})
+
+
+@blueprint.get("/network/stats")
+@login_required
+@spec.validate(resp=Responses(HTTP_200=StatsOut), tags=["network"])
+def stats() -> Response:
+    """How many people are 1, 2 and 3 hops away from you."""
+    user = require_user()
+    counts = graph_store(config()).degree_counts(user.person_id, queries.access_for(db(), user), max_hops=3)
+    return jsonify({"degrees": {str(d): counts.get(d, 0) for d in (1, 2, 3)}})
+
+
+@blueprint.get("/network/reach")
+@login_required
+@spec.validate(query=ReachQuery, resp=Responses(HTTP_200=ReachOut), tags=["network"])
+def reach(query: ReachQuery) -> Response:
+    """Who can introduce you to someone at a company: people there within 3 hops, ranked by their best path."""
+    user = require_user()
+    targets = [p for p in queries.people_at_company(db(), query.company) if p != user.person_id]
+    found = graph_store(config()).best_paths_to_each(
+        user.person_id, targets, queries.access_for(db(), user), max_hops=3, limit=query.limit
+    )
+    rendered = queries.render_paths(db(), found, user)
+    return jsonify(
+        {"company": query.company, "people": [{"person": path["people"][-1], "path": path} for path in rendered]}
+    )

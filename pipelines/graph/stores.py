@@ -1,0 +1,170 @@
+"""Choosing the graph store from configuration, and projecting Postgres into Neo4j.
+
+`SIXDEG_GRAPH_URL=sql` answers path queries straight from the `connections` table (nothing to project);
+`bolt://...` answers them from Neo4j, which `GraphProjection` keeps equal to Postgres: the outbox sends the ids of
+people whose data changed, and the projection re-reads them and their edges and upserts (version-checked) or
+removes them. `rebuild` refills Neo4j from Postgres in batches (DESIGN.md principle 1).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from pipelines.config import Config
+from pipelines.db import among, unit_of_work
+from pipelines.graph.port import Edge, GraphStore, PersonNode
+from pipelines.models import Connection, Person
+from pipelines.projections import PROJECTION_FACTORIES
+
+_stores: dict[str, GraphStore] = {}
+_lock = threading.Lock()
+BATCH = 5_000
+
+
+def graph_store(config: Config) -> GraphStore:
+    """The process's graph store for `config` (one Neo4j driver per process; drivers pool connections)."""
+    key = f"{config.graph_url}|{config.database_url}"
+    with _lock:
+        store = _stores.get(key)
+        if store is None:
+            if config.graph_kind == "neo4j":
+                from pipelines.graph.neo4j import Neo4jGraph
+
+                store = Neo4jGraph(config.graph_url, timeout=config.backend_timeout)
+                store.ensure_schema()
+            else:
+                from pipelines.graph.sql import SqlGraph
+
+                store = SqlGraph(config)
+            _stores[key] = store
+        return store
+
+
+def close_stores() -> None:
+    with _lock:
+        for store in _stores.values():
+            close = getattr(store, "close", None)
+            if close:
+                close()
+        _stores.clear()
+
+
+def person_node(person: Person) -> PersonNode:
+    return PersonNode(
+        id=person.id, name=person.display_name, company=person.company, title=person.title, version=person.version
+    )
+
+
+def edge_of(connection: Connection) -> Edge:
+    return Edge(
+        from_id=connection.from_person_id,
+        to_id=connection.to_person_id,
+        owner_user_id=connection.owner_user_id,
+        strength=connection.strength,
+        since=connection.connected_on,
+        evidence=dict(connection.evidence or {}),
+        version=connection.version,
+    )
+
+
+class GraphProjection:
+    """Keeps Neo4j equal to Postgres for the people it is told about."""
+
+    name = "graph"
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+
+    def sync_people(self, session: Session, person_ids: Sequence[int]) -> None:
+        ids = sorted(set(person_ids))
+        alive = {
+            p.id: p
+            for chunk in _chunks(ids)
+            for p in session.scalars(
+                select(Person).where(among(session, Person.id, chunk), Person.merged_into.is_(None))
+            )
+        }
+        gone = [pid for pid in ids if pid not in alive]
+        if gone:
+            self.store.remove_people(gone)
+        edges = [
+            edge_of(c)
+            for chunk in _chunks(list(alive))
+            for c in session.scalars(
+                select(Connection).where(
+                    or_(
+                        among(session, Connection.from_person_id, chunk), among(session, Connection.to_person_id, chunk)
+                    )
+                )
+            )
+        ]
+        neighbours = {e.from_id for e in edges} | {e.to_id for e in edges}
+        nodes = {
+            **alive,
+            **{
+                p.id: p
+                for chunk in _chunks(sorted(neighbours - set(alive)))
+                for p in session.scalars(select(Person).where(among(session, Person.id, chunk)))
+            },
+        }
+        self.store.upsert_people([person_node(p) for p in nodes.values()])
+        self.store.upsert_edges(edges)
+        stale = set(self.store.edge_pairs_touching(list(alive))) - {(e.from_id, e.to_id) for e in edges}
+        if stale:
+            self.store.remove_edges(sorted(stale))
+
+
+def _projection_for(config: Config) -> GraphProjection | None:
+    return GraphProjection(graph_store(config)) if config.graph_kind == "neo4j" else None
+
+
+PROJECTION_FACTORIES.append(_projection_for)
+
+
+def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def rebuild(config: Config, *, progress: Any = None) -> dict[str, int]:
+    """Empty the graph store and refill it from Postgres, streamed in batches; returns the counts."""
+    store = graph_store(config)
+    if config.graph_kind != "neo4j":
+        return {"people": 0, "edges": 0}
+    store.clear()  # type: ignore[attr-defined]
+    store.ensure_schema()
+    counts = {"people": 0, "edges": 0}
+    with unit_of_work(config) as session:
+        query = select(Person).where(Person.merged_into.is_(None)).order_by(Person.id)
+        batch: list[PersonNode] = []
+        for person in session.scalars(query.execution_options(yield_per=BATCH)):
+            batch.append(person_node(person))
+            if len(batch) >= BATCH:
+                store.upsert_people(batch)
+                counts["people"] += len(batch)
+                batch = []
+                if progress:
+                    progress("people", counts["people"])
+        if batch:
+            store.upsert_people(batch)
+            counts["people"] += len(batch)
+        edges: list[Edge] = []
+        for connection in session.scalars(
+            select(Connection).order_by(Connection.id).execution_options(yield_per=BATCH)
+        ):
+            edges.append(edge_of(connection))
+            if len(edges) >= BATCH:
+                store.upsert_edges(edges)
+                counts["edges"] += len(edges)
+                edges = []
+                if progress:
+                    progress("edges", counts["edges"])
+        if edges:
+            store.upsert_edges(edges)
+            counts["edges"] += len(edges)
+    return counts
