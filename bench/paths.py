@@ -1,0 +1,226 @@
+"""Path benchmark: load real social graphs, then time path queries through the HTTP API, per graph adapter,
+with networkx's bidirectional BFS on the same pairs as the reference (and a check that hop counts agree).
+
+    make services && .venv/bin/python bench/paths.py [--queries 1000] [--adapters sql,neo4j]
+
+For each graph (SNAP Enron: 37k people / 184k edges; GitHub: 38k / 289k, with real names) and each adapter:
+1. a fresh Postgres database; `sixdeg load-graph` (timed: Postgres, plus the Neo4j rebuild for the neo4j adapter);
+2. 20 users, each attached to a random person of the graph (their email is added to that person, so the
+   account's own node is that person);
+3. `sixdeg serve` on the configuration, and `--queries` seeded random (user, target) pairs sent as
+   GET /v1/paths?to=<id>&max_hops=6&limit=5 over HTTP: p50/p99 latency;
+4. networkx `bidirectional_shortest_path` on the same pairs: its p50/p99, and the hop counts compared.
+
+Figures are printed and written to bench/results/paths-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import networkx as nx
+import requests
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+BIN = Path(sys.executable).parent
+ADMIN_URL = os.environ.get("SIXDEG_BENCH_ADMIN_URL", "postgresql+psycopg://sixdeg:sixdeg@127.0.0.1:5432/postgres")
+NEO4J_URL = os.environ.get("SIXDEG_BENCH_NEO4J_URL", "bolt://127.0.0.1:7687")
+GRAPHS = {
+    "enron": (DATA / "snap-email-enron" / "Email-Enron.txt", None),
+    "github": (DATA / "snap-musae-github" / "musae_git_edges.csv", DATA / "snap-musae-github" / "musae_git_target.csv"),
+}
+USERS = 20
+PASSWORD = "benchmark password"
+
+
+def fresh_database(name: str) -> str:
+    engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def sixdeg(env: dict, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [str(BIN / "sixdeg"), *args], env=env, input=stdin, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"sixdeg {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def reference_graph(path: Path) -> nx.Graph:
+    sys.path.insert(0, str(ROOT))
+    from pipelines.graph.load import read_edge_list
+
+    graph = nx.Graph()
+    graph.add_edges_from(read_edge_list(path))
+    return graph
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def run(graph_name: str, adapter: str, queries: int, seed: int) -> dict:
+    edges_path, names_path = GRAPHS[graph_name]
+    database = fresh_database(f"sixdeg_bench_{graph_name}_{adapter}")
+    work = Path(tempfile.mkdtemp(prefix="sixdeg-paths-"))
+    env = {
+        **os.environ,
+        "SIXDEG_DATABASE_URL": database,
+        "SIXDEG_DATA_DIR": str(work / "var"),
+        "SIXDEG_GRAPH_URL": NEO4J_URL if adapter == "neo4j" else "sql",
+        "SIXDEG_RATELIMIT_DEFAULT": "1000000/minute",
+        "SIXDEG_RATELIMIT_AUTH": "1000000/minute",
+    }
+    sixdeg(env, "migrate")
+    load_args = ["load-graph", str(edges_path), "--json"] + (["--names", str(names_path)] if names_path else [])
+    started = time.perf_counter()
+    loaded = json.loads(sixdeg(env, *load_args).strip().splitlines()[-1])
+    load_seconds = time.perf_counter() - started
+
+    reference = reference_graph(edges_path)
+    rng = random.Random(seed)
+    nodes = sorted(reference.nodes)
+    engine = create_engine(database)
+    with engine.begin() as connection:
+        key_to_person = dict(
+            connection.execute(text("SELECT substr(value, 5), person_id FROM identities WHERE kind = 'key'")).all()
+        )
+    users = []
+    for number, node in enumerate(rng.sample(nodes, USERS)):
+        email = f"bench{number}@example.com"
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO identities (person_id, kind, value, created_at) VALUES (:p, 'email', :e, now())"),
+                {"p": key_to_person[node], "e": email},
+            )
+        sixdeg(env, "user", "create", email, stdin=PASSWORD + "\n")
+        users.append((node, email))
+    engine.dispose()
+
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "sixdeg"), "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        sessions = {}
+        for node, email in users:
+            session = requests.Session()
+            session.post(f"{base}/v1/auth/login", json={"email": email, "password": PASSWORD}).raise_for_status()
+            csrf = session.get(f"{base}/v1/auth/session").json()["csrf_token"]
+            token = session.post(f"{base}/v1/tokens", json={"name": "bench"}, headers={"X-CSRF-Token": csrf}).json()
+            client = requests.Session()
+            client.headers["Authorization"] = f"Bearer {token['token']}"
+            sessions[node] = client
+        pairs = [(rng.choice(users)[0], rng.choice(nodes)) for _ in range(queries)]
+        for node, target in pairs[:20]:  # warm up
+            sessions[node].get(f"{base}/v1/paths", params={"to": key_to_person[target]})
+        api_ms, agree, disagree, unreachable = [], 0, [], 0
+        ref_ms = []
+        for node, target in pairs:
+            started = time.perf_counter()
+            response = sessions[node].get(
+                f"{base}/v1/paths", params={"to": key_to_person[target], "max_hops": 6, "limit": 5}
+            )
+            api_ms.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+            found = response.json()["paths"]
+            ours = found[0]["hops"] if found else None
+            started = time.perf_counter()
+            try:
+                hops = len(nx.bidirectional_shortest_path(reference, node, target)) - 1
+            except nx.NetworkXNoPath:
+                hops = None
+            ref_ms.append((time.perf_counter() - started) * 1000)
+            expected = hops if hops is not None and 0 < hops <= 6 else None
+            if ours == expected:
+                agree += 1
+            else:
+                disagree.append((node, target, ours, hops))
+            unreachable += expected is None
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    return {
+        "graph": graph_name,
+        "adapter": adapter,
+        "people": loaded.get("people"),
+        "edges": loaded.get("edges"),
+        "load_seconds": round(load_seconds, 1),
+        "queries": queries,
+        "unreachable_or_same": unreachable,
+        "api_p50_ms": round(percentile(api_ms, 0.5), 1),
+        "api_p99_ms": round(percentile(api_ms, 0.99), 1),
+        "networkx_p50_ms": round(percentile(ref_ms, 0.5), 2),
+        "networkx_p99_ms": round(percentile(ref_ms, 0.99), 2),
+        "api_mean_ms": round(statistics.mean(api_ms), 1),
+        "hop_counts_agree": agree,
+        "disagreements": disagree[:10],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--adapters", default="sql,neo4j")
+    parser.add_argument("--graphs", default="enron,github")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    results = []
+    for graph_name in args.graphs.split(","):
+        for adapter in args.adapters.split(","):
+            result = run(graph_name, adapter, args.queries, args.seed)
+            results.append(result)
+            print(
+                f"{graph_name:7} {adapter:6} load {result['load_seconds']:6.1f} s | "
+                f"API p50 {result['api_p50_ms']:6.1f} ms p99 {result['api_p99_ms']:6.1f} ms | "
+                f"networkx p50 {result['networkx_p50_ms']:6.2f} ms "
+                f"p99 {result['networkx_p99_ms']:6.2f} ms | hop counts agree {result['hop_counts_agree']}/"
+                f"{result['queries']}",
+                flush=True,
+            )
+    out = ROOT / "bench" / "results" / f"paths-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps({"benchmark": "paths", "machine": f"{os.cpu_count()} cores", "results": results}, indent=2)
+    )
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
