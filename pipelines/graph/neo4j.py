@@ -108,14 +108,10 @@ CALL (top) {
 
 _PRODUCT = "reduce(x = 1.0, r IN relationships(p) | x * r.strength)"
 
-# Every shortest path (bidirectional BFS), at most $budget of them; ranked on the server, the best $keep people
-# sequences returned with their edges. One row, even when there is no path (sequences = 0).
-_ALL_SHORTEST = (
-    """
-MATCH (s:Person {id: $source}), (t:Person {id: $target})
-MATCH p = allShortestPaths((s)-[:KNOWS*..{max_hops}]-(t))
-WHERE all(r IN relationships(p) WHERE {allowed})
-WITH p LIMIT $budget
+# Shared tail of the path queries: cap the candidates at $budget, rank people sequences on the server (highest
+# product of strengths, then ids) and return the best $keep with their edges. One row even when nothing matched.
+_RANKED_TOP = (
+    """WITH p LIMIT $budget
 WITH [n IN nodes(p) | n.id] AS people, """
     + _PRODUCT
     + """ AS product
@@ -128,6 +124,17 @@ WITH ranked[..$keep] AS top, sequences, paths
     + "RETURN top, sequences, paths, edges"
 )
 
+# Every shortest path (bidirectional BFS), at most $budget of them; ranked on the server, the best $keep people
+# sequences returned with their edges. One row, even when there is no path (sequences = 0).
+_ALL_SHORTEST = (
+    """
+MATCH (s:Person {id: $source}), (t:Person {id: $target})
+MATCH p = allShortestPaths((s)-[:KNOWS*..{max_hops}]-(t))
+WHERE all(r IN relationships(p) WHERE {allowed})
+"""
+    + _RANKED_TOP
+)
+
 # Every walk of exactly d + 1 hops, as the shortest walks of the other parity than d: the pattern repeats pairs of
 # hops (after one single hop when d + 1 is odd), so the stateful engine's breadth-first search runs over
 # (person, parity) states, i.e. the bipartite double cover, where these walks are the shortest paths. Walks of
@@ -136,17 +143,8 @@ _NEXT_PARITY = (
     """
 MATCH (s:Person {id: $source}), (t:Person {id: $target})
 MATCH p = ALL SHORTEST (s){odd_hop} (()-[r1:KNOWS WHERE {allowed1}]-()-[r2:KNOWS WHERE {allowed2}]-()){{{pairs}}} (t)
-WITH p LIMIT $budget
-WITH [n IN nodes(p) | n.id] AS people, """
-    + _PRODUCT
-    + """ AS product
-WITH people, max(product) AS product, count(*) AS paths
-ORDER BY round(product, 12) DESC, people
-WITH collect(people) AS ranked, count(*) AS sequences, sum(paths) AS paths
-WITH ranked[..$keep] AS top, sequences, paths
 """
-    + _EDGES_OF_TOP
-    + "RETURN top, sequences, paths, edges"
+    + _RANKED_TOP
 )
 
 

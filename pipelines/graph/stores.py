@@ -140,31 +140,26 @@ def rebuild(config: Config, *, progress: Any = None) -> dict[str, int]:
     store.ensure_schema()
     counts = {"people": 0, "edges": 0}
     with unit_of_work(config) as session:
-        query = select(Person).where(Person.merged_into.is_(None)).order_by(Person.id)
-        batch: list[PersonNode] = []
-        for person in session.scalars(query.execution_options(yield_per=BATCH)):
-            batch.append(person_node(person))
-            if len(batch) >= BATCH:
-                store.upsert_people(batch)
-                counts["people"] += len(batch)
-                batch = []
-                if progress:
-                    progress("people", counts["people"])
-        if batch:
-            store.upsert_people(batch)
-            counts["people"] += len(batch)
-        edges: list[Edge] = []
-        for connection in session.scalars(
-            select(Connection).order_by(Connection.id).execution_options(yield_per=BATCH)
-        ):
-            edges.append(edge_of(connection))
-            if len(edges) >= BATCH:
-                store.upsert_edges(edges)
-                counts["edges"] += len(edges)
-                edges = []
-                if progress:
-                    progress("edges", counts["edges"])
-        if edges:
-            store.upsert_edges(edges)
-            counts["edges"] += len(edges)
+        people = session.scalars(
+            select(Person).where(Person.merged_into.is_(None)).order_by(Person.id).execution_options(yield_per=BATCH)
+        )
+        _stream(people, person_node, store.upsert_people, "people", counts, progress)
+        edges = session.scalars(select(Connection).order_by(Connection.id).execution_options(yield_per=BATCH))
+        _stream(edges, edge_of, store.upsert_edges, "edges", counts, progress)
     return counts
+
+
+def _stream(rows: Any, convert: Any, write: Any, what: str, counts: dict[str, int], progress: Any) -> None:
+    """Write `rows` (converted) in batches of BATCH, counting them and reporting progress."""
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(convert(row))
+        if len(batch) >= BATCH:
+            write(batch)
+            counts[what] += len(batch)
+            batch = []
+            if progress:
+                progress(what, counts[what])
+    if batch:
+        write(batch)
+        counts[what] += len(batch)
