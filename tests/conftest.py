@@ -217,9 +217,16 @@ def neo4j_driver() -> Iterator[object]:
 def neo4j_session(neo4j_driver: object) -> Iterator[object]:
     """A Neo4j session on an empty graph (every node deleted before and after the test)."""
     with neo4j_driver.session(database="neo4j") as session:  # type: ignore[attr-defined]
-        session.run("MATCH (n) DETACH DELETE n").consume()
+        _wipe(session)
         yield session
-        session.run("MATCH (n) DETACH DELETE n").consume()
+        _wipe(session)
+
+
+def _wipe(session: object) -> None:
+    """Delete every node in batches: one transaction over a big leftover graph (a benchmark's) would exceed
+    Neo4j's transaction memory limit."""
+    session.run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS").consume()  # type: ignore[attr-defined]
+    session.run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -394,25 +395,9 @@ def _upsert_connections(
     if not connected_on:
         return
     persons = list(connected_on)
-    existing = {
-        edge.to_person_id: edge
-        for chunk in _chunks(persons)
-        for edge in session.scalars(
-            select(Connection).where(
-                Connection.from_person_id == target.user_person_id, among(session, Connection.to_person_id, chunk)
-            )
-        )
-    }
+    existing = _edges_keyed(session, Connection.from_person_id, target.user_person_id, Connection.to_person_id, persons)
     # Edges the other side owns towards this user: they make the relationship mutual (both strengths rise).
-    reverse = {
-        edge.from_person_id: edge
-        for chunk in _chunks(persons)
-        for edge in session.scalars(
-            select(Connection).where(
-                Connection.to_person_id == target.user_person_id, among(session, Connection.from_person_id, chunk)
-            )
-        )
-    }
+    reverse = _edges_keyed(session, Connection.to_person_id, target.user_person_id, Connection.from_person_id, persons)
     companies = {
         pid: (company or "").casefold()
         for chunk in _chunks([*persons, target.user_person_id])
@@ -466,6 +451,17 @@ def _upsert_connections(
         bulk_insert(session, Connection.__table__, new_rows)
     if updates:
         session.execute(update(Connection), updates)
+
+
+def _edges_keyed(
+    session: Session, end: Any, person_id: int, other_end: Any, others: list[int]
+) -> dict[int, Connection]:
+    """Edges with `end` = person_id and `other_end` among `others`, keyed by their other end."""
+    return {
+        getattr(edge, other_end.key): edge
+        for chunk in _chunks(others)
+        for edge in session.scalars(select(Connection).where(end == person_id, among(session, other_end, chunk)))
+    }
 
 
 def edge_strength(evidence: dict, connected_on: date | None, last_seen: datetime) -> float:

@@ -83,7 +83,10 @@ MATCH (:Person {id: pair[0]})-[r:KNOWS]->(:Person {id: pair[1]})
 DELETE r
 """
 
-_CLEAR_SOME = "MATCH (p:Person) WITH p LIMIT $batch DETACH DELETE p RETURN count(*) AS deleted"
+# Edges first, then people, a batch per transaction: DETACH DELETE of a batch of hub people would pull all their
+# edges into one transaction and exceed Neo4j's transaction memory on a real graph.
+_CLEAR_SOME_EDGES = "MATCH ()-[r:KNOWS]->() WITH r LIMIT $batch DELETE r RETURN count(*) AS deleted"
+_CLEAR_SOME_PEOPLE = "MATCH (p:Person) WITH p LIMIT $batch DETACH DELETE p RETURN count(*) AS deleted"
 
 _EDGE_PAIRS_TOUCHING = """
 UNWIND $ids AS id
@@ -368,8 +371,9 @@ class Neo4jGraph:
 
     def clear(self) -> None:
         """Delete every person and edge, a batch per transaction (for `sixdeg rebuild graph`)."""
-        while self._write(lambda tx: tx.run(_CLEAR_SOME, batch=BATCH_SIZE).single(strict=True)["deleted"]):
-            pass
+        for query in (_CLEAR_SOME_EDGES, _CLEAR_SOME_PEOPLE):
+            while self._write(lambda tx, q=query: tx.run(q, batch=BATCH_SIZE).single(strict=True)["deleted"]):
+                pass
 
     # --- queries --------------------------------------------------------------------------------------------------
 
