@@ -309,6 +309,7 @@ def load_graph_command(edgelist: Path, names: Path | None, as_json: bool) -> Non
     """Bulk-load a social network (SNAP edge list): one person per node (identity key:<node>), unowned edges."""
     from pipelines.graph import load, stores
     from pipelines.migrate import migrate_on_boot
+    from pipelines.search import stores as search_stores
 
     config = _load_config()
     migrate_on_boot(config)
@@ -316,6 +317,7 @@ def load_graph_command(edgelist: Path, names: Path | None, as_json: bool) -> Non
     counts = load.load_graph(config, load.read_edge_list(edgelist), load.read_names(names) if names else None)
     if config.graph_kind == "neo4j":
         counts["graph"] = stores.rebuild(config)
+    counts["search"] = search_stores.rebuild(config)
     counts["seconds"] = round(time.monotonic() - started, 2)
     click.echo(
         json.dumps(counts)
@@ -381,6 +383,71 @@ def rebuild_graph() -> None:
         return
     counts = rebuild_store(config, progress=lambda what, n: click.echo(f"  {what}: {n}", err=True))
     click.echo(f"graph rebuilt: {counts['people']} people, {counts['edges']} edges")
+
+
+@rebuild.command("search")
+def rebuild_search() -> None:
+    """Build a new search index from Postgres, swap it in atomically and drop the old one; searches keep
+    answering from the old index until the swap."""
+    from pipelines.search.stores import rebuild as rebuild_index
+
+    config = _load_config()
+    with click.progressbar(length=1, label="indexing people", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        counts = rebuild_index(config, progress=progress)
+    click.echo(
+        f"search rebuilt on {config.search_kind}: {counts['people']} people indexed, "
+        f"{counts['removed']} removed as deleted meanwhile, {counts['old_generations']} old index(es) dropped"
+    )
+
+
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--user", "email", help="Search as this user (only people they may see); default: everyone.")
+@click.option("--company", help="Only people at this company.")
+@click.option("--degree", type=click.Choice(["1", "2", "3"]), multiple=True, help="Only people this many hops away.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True)
+def search(
+    query: tuple[str, ...], email: str | None, company: str | None, degree: tuple[str, ...], limit: int, as_json: bool
+) -> None:
+    """Find people by name, company, title, location or email domain (typos and accents forgiven)."""
+    from pipelines.db import unit_of_work
+    from pipelines.graph.stores import graph_store
+    from pipelines.search.queries import search_people
+    from pipelines.search.stores import search_index
+
+    config = _load_config()
+    with unit_of_work(config) as session:
+        viewer = _user_by_email(session, email) if email else None
+        if degree and viewer is None:
+            raise click.ClickException("--degree needs --user: degrees are counted from a user")
+        found = search_people(
+            config,
+            session,
+            search_index(config),
+            graph_store(config),
+            viewer,  # type: ignore[arg-type]
+            q=" ".join(query),
+            company=company,
+            degree={int(d) for d in degree} or None,
+            limit=limit,
+        )
+    if as_json:
+        click.echo(json.dumps(found))
+        return
+    if not found["items"]:
+        click.echo("nobody matches")
+        return
+    click.echo(f"{found['total']} match{'es' if found['total'] != 1 else ''}")
+    for item in found["items"]:
+        where = ", ".join(x for x in (item["title"], item["company"], item["location"]) if x)
+        hops = f"  [{item['degree']}°]" if item["degree"] is not None else ""
+        click.echo(f"  {item['id']:>8}  {item['name']}{'  ·  ' + where if where else ''}{hops}")
 
 
 @main.command()

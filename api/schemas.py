@@ -285,3 +285,80 @@ class ReachItem(BaseModel):
 class ReachOut(BaseModel):
     company: str
     people: list[ReachItem] = Field(description="People at the company within 3 hops, best path first.")
+
+
+# --- search ----------------------------------------------------------------------------------------------------
+
+
+class PeopleQuery(Strict):
+    q: str = Field("", max_length=200, description="Words of a name, company, title, location or email domain.")
+    company: str | None = Field(None, max_length=300, description="Only people at this company (exact, any case).")
+    title: str | None = Field(None, max_length=300, description="Only people whose title has these words.")
+    location: str | None = Field(None, max_length=300, description="Only people whose location has these words.")
+    degree: str | None = Field(
+        None, pattern=r"^[123](,[123]){0,2}$", description="Only people this many hops away: 1, 2, 3 or a list (1,2)."
+    )
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=200, description="`next_cursor` of the previous page.")
+
+
+class SuggestQuery(Strict):
+    q: str = Field(min_length=1, max_length=200, description="What has been typed so far.")
+    limit: int = Field(8, ge=1, le=20)
+
+
+class PersonHit(BaseModel):
+    id: int
+    name: str
+    company: str | None
+    title: str | None
+    location: str | None
+    degree: int | None = Field(description="Hops from you (0 is you, 1 to 3); null when further or unconnected.")
+    highlight: dict[str, list[list[int]]] = Field(
+        description="Per field, the [start, end) character ranges of the words that matched."
+    )
+
+
+class CompanyFacet(BaseModel):
+    company: str
+    count: int
+
+
+class PeopleFacets(BaseModel):
+    companies: list[CompanyFacet] = Field(description="Most frequent companies among all matches.")
+
+
+class PeopleOut(BaseModel):
+    items: list[PersonHit]
+    total: int = Field(description="How many people match in all.")
+    facets: PeopleFacets
+    next_cursor: str | None
+    next: str | None
+
+
+class SuggestOut(BaseModel):
+    items: list[PersonHit]
+
+
+class SourceRef(BaseModel):
+    id: int
+    kind: str
+    name: str
+
+
+class PersonContact(BaseModel):
+    id: int
+    source: SourceRef
+    fields: dict[str, Any]
+    updated_at: datetime
+
+
+class PersonOut(BaseModel):
+    id: int
+    name: str
+    company: str | None
+    title: str | None
+    location: str | None
+    degree: int | None
+    is_you: bool
+    contacts: list[PersonContact] = Field(description="Your own contact records of this person.")

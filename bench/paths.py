@@ -20,48 +20,35 @@ import argparse
 import json
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import networkx as nx
-import requests
 from sqlalchemy import create_engine, text
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
-BIN = Path(sys.executable).parent
-ADMIN_URL = os.environ.get("SIXDEG_BENCH_ADMIN_URL", "postgresql+psycopg://sixdeg:sixdeg@127.0.0.1:5432/postgres")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    DATA,
+    PASSWORD,
+    ROOT,
+    fresh_database,
+    percentile,
+    served,
+    sixdeg,
+    token_session,
+    write_results,
+)
+
 NEO4J_URL = os.environ.get("SIXDEG_BENCH_NEO4J_URL", "bolt://127.0.0.1:7687")
 GRAPHS = {
     "enron": (DATA / "snap-email-enron" / "Email-Enron.txt", None),
     "github": (DATA / "snap-musae-github" / "musae_git_edges.csv", DATA / "snap-musae-github" / "musae_git_target.csv"),
 }
 USERS = 20
-PASSWORD = "benchmark password"
-
-
-def fresh_database(name: str) -> str:
-    engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def sixdeg(env: dict, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [str(BIN / "sixdeg"), *args], env=env, input=stdin, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"sixdeg {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
 
 
 def reference_graph(path: Path) -> nx.Graph:
@@ -71,17 +58,6 @@ def reference_graph(path: Path) -> nx.Graph:
     graph = nx.Graph()
     graph.add_edges_from(read_edge_list(path))
     return graph
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def run(graph_name: str, adapter: str, queries: int, seed: int) -> dict:
@@ -122,31 +98,8 @@ def run(graph_name: str, adapter: str, queries: int, seed: int) -> dict:
         users.append((node, email))
     engine.dispose()
 
-    port = free_port()
-    server = subprocess.Popen(
-        [str(BIN / "sixdeg"), "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        sessions = {}
-        for node, email in users:
-            session = requests.Session()
-            session.post(f"{base}/v1/auth/login", json={"email": email, "password": PASSWORD}).raise_for_status()
-            csrf = session.get(f"{base}/v1/auth/session").json()["csrf_token"]
-            token = session.post(f"{base}/v1/tokens", json={"name": "bench"}, headers={"X-CSRF-Token": csrf}).json()
-            client = requests.Session()
-            client.headers["Authorization"] = f"Bearer {token['token']}"
-            sessions[node] = client
+    with served(env) as base:
+        sessions = {node: token_session(base, email) for node, email in users}
         pairs = [(rng.choice(users)[0], rng.choice(nodes)) for _ in range(queries)]
         for node, target in pairs[:20]:  # warm up
             sessions[node].get(f"{base}/v1/paths", params={"to": key_to_person[target]})
@@ -173,9 +126,6 @@ def run(graph_name: str, adapter: str, queries: int, seed: int) -> dict:
             else:
                 disagree.append((node, target, ours, hops))
             unreachable += expected is None
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
     return {
         "graph": graph_name,
         "adapter": adapter,
@@ -214,11 +164,7 @@ def main() -> None:
                 f"{result['queries']}",
                 flush=True,
             )
-    out = ROOT / "bench" / "results" / f"paths-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps({"benchmark": "paths", "machine": f"{os.cpu_count()} cores", "results": results}, indent=2)
-    )
+    out = write_results("paths", {"results": results})
     print(f"written to {out.relative_to(ROOT)}")
 
 

@@ -9,6 +9,7 @@ a message that names the variable.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -127,6 +128,13 @@ SETTINGS: tuple[Setting, ...] = (
         lambda v, raw: _check_url(v, raw, SEARCH_SCHEMES, bare=("sqlite",)),
     ),
     Setting(
+        "SIXDEG_SEARCH_INDEX",
+        "search_index",
+        "people",
+        "Name of the search alias (index generations are named after it); lets deployments share a cluster.",
+        lambda v, raw: _check_index_name(v, raw),
+    ),
+    Setting(
         "SIXDEG_SECRET_KEY",
         "secret_key",
         None,
@@ -239,6 +247,12 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def _check_index_name(var: str, raw: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_]{0,39}", raw):
+        raise ConfigError(f"{var}={raw!r} must be 1-40 lowercase letters, digits or underscores")
+    return raw
+
+
 def _parse_bool(var: str, raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -257,6 +271,7 @@ class Config:
     broker_url: str = "memory"
     graph_url: str = "sql"
     search_url: str = "sqlite"
+    search_index: str = "people"
     secret_key: str = ""
     sentry_dsn: str = ""
     backup_dir: Path = Path("./var/backups")

@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipelines.config import Config
+from pipelines.db import among
+from pipelines.models import Person
 from pipelines.outbox import send_after_commit
 
 #: Re-projects the given people into every projection (graph, search): upsert if alive, remove if gone.
@@ -47,6 +50,23 @@ def sync_people(config: Config, session: Session, person_ids: Sequence[int]) -> 
 
 
 def notify_people_changed(session: Session, person_ids: set[int] | Sequence[int]) -> None:
-    """Ask (through the outbox, in this transaction) for these people to be re-projected after commit."""
-    if person_ids:
-        send_after_commit(session, PROJECTION_SYNC_ACTOR, sorted(set(person_ids)))
+    """Ask (through the outbox, in this transaction) for these people to be re-projected after commit.
+
+    Their versions are raised in the same transaction, so every state a projection can read carries a version
+    of its own: a projection reads the version first and the rest after, and engines refuse to replace a
+    document by one with a lower version (an older projection never overwrites a newer one). Rows are locked
+    in id order so that two writers touching the same people cannot deadlock on them.
+    """
+    ids = sorted(set(person_ids))
+    if not ids:
+        return
+    for start in range(0, len(ids), 5_000):
+        chunk = ids[start : start + 5_000]
+        locked = select(Person.id).where(among(session, Person.id, chunk)).order_by(Person.id)
+        if session.get_bind().dialect.name == "postgresql":
+            locked = locked.with_for_update()
+        session.execute(
+            update(Person).where(Person.id.in_(locked.scalar_subquery())).values(version=Person.version + 1),
+            execution_options={"synchronize_session": "fetch"},
+        )
+    send_after_commit(session, PROJECTION_SYNC_ACTOR, ids)

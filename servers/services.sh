@@ -2,7 +2,9 @@
 # Start, stop and check the real backend services that development and tests use:
 #   PostgreSQL 15 (Debian package), RabbitMQ (Debian package, + management plugin),
 #   Neo4j 5.26 Community (embedded, own JVM), OpenSearch 2.19 (embedded node, own JVM),
-#   Redis (Debian package; the shared rate-limit store when several API replicas run).
+#   Redis (Debian package; the shared rate-limit store when several API replicas run),
+#   Elasticsearch 9.5 (the integ-test-zip distribution from Maven Central, own JVM, run as
+#   user elasticsearch; core features only, see servers/README.md).
 #
 #   bash servers/services.sh start    # idempotent: reuses whatever already answers
 #   bash servers/services.sh stop     # stops only what this script started (pid files)
@@ -31,9 +33,15 @@ OS_TRANSPORT_PORT=${SIXDEG_OPENSEARCH_TRANSPORT_PORT:-9300}
 NEO4J_HEAP=${SIXDEG_NEO4J_HEAP:-768m}
 OS_HEAP=${SIXDEG_OPENSEARCH_HEAP:-512m}
 TIMEOUT=${SIXDEG_SERVICES_TIMEOUT:-180}
+ES_PORT=${SIXDEG_ES_PORT:-9201}
+ES_TRANSPORT_PORT=${SIXDEG_ES_TRANSPORT_PORT:-9301}
+ES_HEAP=${SIXDEG_ES_HEAP:-512m}
+ES_VERSION=${SIXDEG_ES_VERSION:-9.5.3}
+ES_USER=elasticsearch
 
 NEO4J_DIR="$STATE/neo4j"
 OS_DIR="$STATE/opensearch"
+ES_DIR="$STATE/elasticsearch"
 
 # RabbitMQ and its Erlang distribution on loopback only. Exported so that the CLI tools
 # (rabbitmqctl, rabbitmq-plugins, rabbitmq-diagnostics) run by this script agree with the server.
@@ -89,6 +97,13 @@ os_ok() {
     curl -sf -m 3 "http://$HOST:$OS_PORT/_cluster/health" 2>/dev/null | grep -qE '"status":"(green|yellow)"'
 }
 
+# Elasticsearch (not OpenSearch): the header the Python client's product check wants, and health.
+es_ok() {
+    local r
+    r=$(curl -sf -m 3 -i "http://$HOST:$ES_PORT/_cluster/health" 2>/dev/null) || return 1
+    grep -qi '^x-elastic-product: *Elasticsearch' <<<"$r" && grep -qE '"status":"(green|yellow)"' <<<"$r"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Pid files
 # ---------------------------------------------------------------------------------------------
@@ -107,6 +122,7 @@ pat_for() {
     case $1 in
         neo4j) echo Neo4jLauncher ;;
         opensearch) echo SearchLauncher ;;
+        elasticsearch) echo "$ES_DIR/elasticsearch-" ;;   # the launcher JVM's classpath
         rabbitmq) echo rabbitmq-server ;;
         postgres) echo postgres ;;
         redis) echo redis-server ;;
@@ -472,9 +488,139 @@ stop_java() { # stop_java NAME (any process we spawned: TERM, then KILL after 60
 }
 
 # ---------------------------------------------------------------------------------------------
+# Elasticsearch: the real distribution (org.elasticsearch.distribution.integ-test-zip, the only
+# full server build on Maven Central), started by its own bin/elasticsearch. It refuses to run as
+# root, so as root it runs as the system user elasticsearch (created here if missing).
+# ---------------------------------------------------------------------------------------------
+ES_ZIP_BASE=https://repo1.maven.org/maven2/org/elasticsearch/distribution/integ-test-zip/elasticsearch
+ES_CACHE=${SIXDEG_ES_CACHE:-$HOME/.m2/repository/org/elasticsearch/distribution/integ-test-zip/elasticsearch}
+declare -A ES_ZIP_SHA256=(   # Central has no .sha1 (nor .pom) for the 9.x zips: ours
+    [9.5.3]=bec49f3b8d00e75c8d1cec85c35298635ec9fbd3ae80ef5aeb6bc05abdb3db2d
+)
+ES_HOME_DIR="$ES_DIR/elasticsearch-$ES_VERSION"
+ES_JAVA_OPTS_SVC="-Xms$ES_HEAP -Xmx$ES_HEAP -XX:-AlwaysPreTouch -XX:-HeapDumpOnOutOfMemoryError -Xlog:disable -Xlog:all=warning:stderr"
+ES_SETTINGS=(
+    -E cluster.name=sixdeg -E node.name=sixdeg-es -E discovery.type=single-node
+    -E xpack.security.enabled=false -E network.host="$HOST" -E http.port="$ES_PORT"
+    -E transport.port="$ES_TRANSPORT_PORT" -E cluster.routing.allocation.disk.threshold_enabled=false
+    -E path.data="$ES_DIR/data-${ES_VERSION%%.*}" -E path.logs="$ES_DIR/logs"
+)
+
+java_feature() { # java_feature JDK_HOME: prints the feature version (17, 21, 25, ...)
+    sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$1/release" 2>/dev/null
+}
+
+# ES 9.x needs Java 21+ (Temurin 25 preferred), ES 8.x Java 17+ (the services' JDK 17 preferred).
+ES_JAVA_HOME_SVC=
+find_es_java() {
+    local min=21 j v cands=()
+    [ "${ES_VERSION%%.*}" -ge 9 ] || { min=17; find_java; cands=("$JAVA_HOME_SVC"); }
+    [ -n "${SIXDEG_ES_JAVA_HOME:-}" ] && cands=("$SIXDEG_ES_JAVA_HOME")
+    cands+=(/usr/lib/jvm/temurin-25-jdk-* /usr/lib/jvm/*)
+    for j in "${cands[@]}"; do
+        [ -x "$j/bin/java" ] || continue
+        v=$(java_feature "$j")
+        if [ -n "$v" ] && [ "$v" -ge "$min" ]; then ES_JAVA_HOME_SVC=$j; return 0; fi
+    done
+    die "elasticsearch: $ES_VERSION needs a JDK $min or newer (none in /usr/lib/jvm; set SIXDEG_ES_JAVA_HOME)"
+}
+
+# Download the zip into the cache (~/.m2 by default) once, unpack it into var/services/elasticsearch.
+es_dist() {
+    [ -x "$ES_HOME_DIR/bin/elasticsearch" ] && return 0
+    local zip="$ES_CACHE/$ES_VERSION/elasticsearch-$ES_VERSION.zip" url sum want
+    url="$ES_ZIP_BASE/$ES_VERSION/elasticsearch-$ES_VERSION.zip"
+    command -v unzip >/dev/null || ensure_packages unzip
+    if [ ! -s "$zip" ]; then
+        mkdir -p "$(dirname "$zip")"
+        log "elasticsearch: downloading $url (about 130 MB, cached in $(dirname "$zip"))"
+        curl -fsSL --retry 3 --connect-timeout 20 -m 1200 -o "$zip.part" "$url" \
+            || { rm -f "$zip.part"; die "elasticsearch: download of $url failed"; }
+        want=${ES_ZIP_SHA256[$ES_VERSION]:-}
+        if [ -n "$want" ]; then
+            sum=$(sha256sum "$zip.part" | cut -d' ' -f1)
+        elif want=$(curl -fsS -m 30 "$url.sha1" 2>/dev/null | cut -c1-40) && [ -n "$want" ]; then
+            sum=$(sha1sum "$zip.part" | cut -d' ' -f1)
+        else
+            warn "elasticsearch: no checksum known for $ES_VERSION, only testing the zip"
+            unzip -tq "$zip.part" >/dev/null || { rm -f "$zip.part"; die "elasticsearch: $url is not a valid zip"; }
+            sum=$want
+        fi
+        [ "$sum" = "$want" ] || { rm -f "$zip.part"; die "elasticsearch: checksum mismatch for $url ($sum, expected $want)"; }
+        mv -f "$zip.part" "$zip"
+    fi
+    log "elasticsearch: unpacking $(basename "$zip") into $ES_HOME_DIR"
+    mkdir -p "$ES_DIR"
+    rm -rf "$ES_HOME_DIR.tmp"
+    if ! unzip -q "$zip" -d "$ES_HOME_DIR.tmp" || [ ! -x "$ES_HOME_DIR.tmp/elasticsearch-$ES_VERSION/bin/elasticsearch" ]; then
+        rm -rf "$ES_HOME_DIR.tmp" "$zip"
+        die "elasticsearch: could not unpack $zip (removed it; the next start downloads it again)"
+    fi
+    mv "$ES_HOME_DIR.tmp/elasticsearch-$ES_VERSION" "$ES_HOME_DIR" && rm -rf "$ES_HOME_DIR.tmp"
+}
+
+es_user() { # the unprivileged system user that runs Elasticsearch when this script runs as root
+    id -u "$ES_USER" >/dev/null 2>&1 && return 0
+    log "elasticsearch: creating system user $ES_USER"
+    useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$ES_USER" \
+        || die "elasticsearch: useradd $ES_USER failed"
+}
+
+start_elasticsearch() {
+    if es_ok; then
+        log "elasticsearch: already answering on $HOST:$ES_PORT, reusing it"
+        return 0
+    fi
+    local pid run_as=()
+    if pid=$(our_pid elasticsearch); then
+        log "elasticsearch: already starting (pid $pid), waiting for it"
+        return 0
+    fi
+    port_open "$HOST" "$ES_PORT" && die "elasticsearch: port $HOST:$ES_PORT is taken by something that does not answer like Elasticsearch"
+    port_open "$HOST" "$ES_TRANSPORT_PORT" && die "elasticsearch: transport port $HOST:$ES_TRANSPORT_PORT is taken"
+    find_es_java
+    es_dist
+    local data="$ES_DIR/data-${ES_VERSION%%.*}"   # per major: an older major cannot read a newer one's data
+    mkdir -p "$data" "$ES_DIR/logs" "$ES_DIR/tmp"
+    # A fresh config dir from the distribution each launch (ES writes its keystore there).
+    rm -rf "$ES_DIR/config" && cp -r "$ES_HOME_DIR/config" "$ES_DIR/config"
+    if is_root; then
+        es_user
+        chown -R "$ES_USER:$ES_USER" "$ES_DIR/config" "$data" "$ES_DIR/logs" "$ES_DIR/tmp"
+        run_as=(setpriv "--reuid=$ES_USER" "--regid=$ES_USER" --init-groups)
+        "${run_as[@]}" test -x "$ES_HOME_DIR/bin/elasticsearch" \
+            || die "elasticsearch: user $ES_USER cannot reach $ES_HOME_DIR (a parent directory is not world-searchable)"
+    fi
+    rotate_log "$STATE/elasticsearch.log"
+    log "elasticsearch: starting $ES_VERSION on http://$HOST:$ES_PORT (heap $ES_HEAP, $(basename "$ES_JAVA_HOME_SVC"))"
+    LAUNCHED[elasticsearch]=$SECONDS
+    # Foreground in its own session; cwd = logs dir (the JVM's relative gc/hs_err/replay files).
+    (cd "$ES_DIR/logs" || exit 1
+        unset JAVA_HOME JAVA_TOOL_OPTIONS _JAVA_OPTIONS JAVA_OPTS
+        export HOME=$ES_DIR ES_JAVA_HOME=$ES_JAVA_HOME_SVC ES_PATH_CONF=$ES_DIR/config ES_TMPDIR=$ES_DIR/tmp
+        export ES_JAVA_OPTS=$ES_JAVA_OPTS_SVC
+        spawn "$STATE/elasticsearch.pid" "$STATE/elasticsearch.log" \
+            "${run_as[@]}" "$ES_HOME_DIR/bin/elasticsearch" "${ES_SETTINGS[@]}") || exit 1
+}
+
+# bin/elasticsearch runs a small launcher JVM (the recorded pid) that starts the server JVM as its
+# child; SIGTERM to the launcher shuts the server down. Any server JVM of our distribution left
+# over (launcher killed) is stopped too.
+stop_elasticsearch() {
+    local p
+    [ -e "$STATE/elasticsearch.pid" ] || { stop_java elasticsearch; return 0; }
+    stop_java elasticsearch
+    for p in $(pgrep -f -- "$ES_DIR/elasticsearch-" 2>/dev/null); do
+        warn "elasticsearch: server JVM $p outlived its launcher, sending SIGTERM"
+        kill -TERM "$p" 2>/dev/null
+        wait_gone "$p" 60 || { kill -KILL "$p" 2>/dev/null; wait_gone "$p" 10; }
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
-SERVICES="postgres rabbitmq redis neo4j opensearch"
+SERVICES="postgres rabbitmq redis neo4j opensearch elasticsearch"
 
 ready() {
     case $1 in
@@ -483,6 +629,7 @@ ready() {
         redis) redis_ok ;;
         neo4j) neo4j_ready ;;
         opensearch) os_ok ;;
+        elasticsearch) es_ok ;;
     esac
 }
 
@@ -498,6 +645,7 @@ where() {
         redis) echo "redis://$HOST:$REDIS_PORT" ;;
         neo4j) echo "bolt://$HOST:$NEO4J_PORT (no auth)" ;;
         opensearch) echo "http://$HOST:$OS_PORT" ;;
+        elasticsearch) echo "http://$HOST:$ES_PORT" ;;
     esac
 }
 
@@ -539,6 +687,8 @@ cmd_start() {
     start_neo4j
     note_ready
     start_opensearch
+    note_ready
+    start_elasticsearch
 
     local deadline=$((SECONDS + TIMEOUT)) pending="$SERVICES" still pid pg_done=
     while :; do
@@ -573,7 +723,7 @@ cmd_start() {
     done
 
     for s in $SERVICES; do
-        printf '[services] %-10s %s  (%s)\n' "$s" "$(where "$s")" "${READY_AT[$s]}"
+        printf '[services] %-13s %s  (%s)\n' "$s" "$(where "$s")" "${READY_AT[$s]}"
     done
     log "all services up ($((SECONDS - t0)) s); stop with: bash servers/services.sh stop"
 }
@@ -581,6 +731,7 @@ cmd_start() {
 cmd_stop() {
     mkdir -p "$STATE"
     # Reverse order; each only if this script started it (pid file).
+    stop_elasticsearch
     stop_java opensearch
     stop_java neo4j
     stop_java redis
@@ -594,9 +745,9 @@ cmd_status() {
         owner="not started by services.sh"
         if pid=$(our_pid "$s"); then owner="pid $pid, started by services.sh"; fi
         if ready "$s"; then
-            printf '[services] %-10s up    %s  (%s)\n' "$s" "$(where "$s")" "$owner"
+            printf '[services] %-13s up    %s  (%s)\n' "$s" "$(where "$s")" "$owner"
         else
-            printf '[services] %-10s DOWN  %s\n' "$s" "$(where "$s")"
+            printf '[services] %-13s DOWN  %s\n' "$s" "$(where "$s")"
             bad=1
         fi
     done

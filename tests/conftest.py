@@ -31,6 +31,7 @@ AMQP_URL = os.environ.get("SIXDEG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:
 RABBITMQ_API_URL = os.environ.get("SIXDEG_TEST_RABBITMQ_API_URL", "http://guest:guest@127.0.0.1:15672/api")
 NEO4J_URL = os.environ.get("SIXDEG_TEST_NEO4J_URL", "bolt://127.0.0.1:7687")
 OPENSEARCH_URL = os.environ.get("SIXDEG_TEST_OPENSEARCH_URL", "http://127.0.0.1:9200")
+ELASTICSEARCH_URL = os.environ.get("SIXDEG_TEST_ELASTICSEARCH_URL", "http://127.0.0.1:9201")
 REDIS_URL = os.environ.get("SIXDEG_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

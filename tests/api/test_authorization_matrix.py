@@ -62,9 +62,12 @@ EXPECTED = {
     ("graph.mutuals", "GET"): _private(200),  # anyone may ask whom they share with a person
     ("graph.stats", "GET"): _private(200),
     ("graph.reach", "GET"): _private(200),
+    ("people.search", "GET"): _private(200),
+    ("people.suggest", "GET"): _private(200),
+    ("people.person", "GET"): _private(200, other=404),  # a private user's contact is not in others' network
 }
 
-QUERIES = {"graph.paths": "?to={person}", "graph.reach": "?company=Navy"}
+QUERIES = {"graph.paths": "?to={person}", "graph.reach": "?company=Navy", "people.suggest": "?q=gr"}
 
 VCARD = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Matrix Person\r\nEMAIL:matrix@example.com\r\nEND:VCARD\r\n"
 

@@ -54,3 +54,31 @@ def graph(request: pytest.FixtureRequest) -> Iterator[LoadedGraph]:
         return
     config = request.getfixturevalue("migrated_sqlite_config" if request.param == "sql-sqlite" else "postgres_config")
     yield _sql_graph(config)
+
+
+# --- search -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "opensearch", "elasticsearch"])
+def search(request: pytest.FixtureRequest, tmp_path) -> Iterator[object]:
+    """An empty search index on each engine, under an alias of its own (removed afterwards)."""
+    import uuid
+
+    alias = f"t{uuid.uuid4().hex[:10]}"
+    if request.param == "sqlite":
+        from pipelines.search.sqlite import SqliteSearch
+
+        index = SqliteSearch(tmp_path / f"{alias}.search.db")
+    else:
+        from pipelines.search.engines import EngineSearch
+        from tests.conftest import ELASTICSEARCH_URL, OPENSEARCH_URL, _port_open, service_unavailable
+
+        url = OPENSEARCH_URL if request.param == "opensearch" else ELASTICSEARCH_URL
+        problem = _port_open(url, 9200)
+        if problem:
+            service_unavailable(request.param, problem)
+        index = EngineSearch(request.param, url, alias=alias)
+    index.ensure_index()
+    yield index
+    index.clear()
+    index.close()

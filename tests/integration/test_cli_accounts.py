@@ -39,3 +39,25 @@ def test_export_json_and_vcard(migrated_sqlite_config):
     assert [c.fn.value for c in vobject.readComponents(cards.stdout)] == ["Grace Hopper", "Linus T"]
     missing = _run(migrated_sqlite_config, "export", "--user", "nobody@example.com")
     assert missing.returncode == 1 and "sixdeg user create" in missing.stderr
+
+
+def test_search_and_rebuild_search(migrated_sqlite_config):
+    seed_user(migrated_sqlite_config, "alice@example.com")
+    seed_user(
+        migrated_sqlite_config,
+        "bob@example.org",
+        contacts=[{"given_name": "Grete", "family_name": "Hoppér", "emails": ["grete@x.example"]}],
+    )
+    rebuilt = _run(migrated_sqlite_config, "rebuild", "search")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "search rebuilt on sqlite: 7 people indexed" in rebuilt.stdout
+    as_alice = _run(migrated_sqlite_config, "search", "hopper", "--user", "alice@example.com", "--json")
+    assert as_alice.returncode == 0, as_alice.stderr
+    found = json.loads(as_alice.stdout)
+    assert [(i["name"], i["company"], i["degree"]) for i in found["items"]] == [("Grace Hopper", "Navy", 1)]
+    everyone = _run(migrated_sqlite_config, "search", "hopper")  # the operator sees Bob's Grete too
+    assert everyone.returncode == 0 and "2 matches" in everyone.stdout and "Grete Hoppér" in everyone.stdout
+    nobody = _run(migrated_sqlite_config, "search", "zzzz", "--user", "alice@example.com")
+    assert nobody.stdout.strip() == "nobody matches"
+    no_user = _run(migrated_sqlite_config, "search", "x", "--degree", "1")
+    assert no_user.returncode == 1 and "--degree needs --user" in no_user.stderr

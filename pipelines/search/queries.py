@@ -1,0 +1,179 @@
+"""Search as users see it: only people they may see, with how they are connected and what matched.
+
+Who a user may see is the same rule the graph uses for traversal (DESIGN.md principle 8): people in their own
+contacts, people in the contacts of users who share their network, people of the bulk-loaded public graph, and
+themselves. Degrees (1, 2, 3 hops) come from the graph port with the same access, cached per user for
+`DEGREE_CACHE_SECONDS` so that typing does not walk the graph on every key.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from cachetools import TTLCache
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipelines.config import Config
+from pipelines.graph.port import GraphStore
+from pipelines.graph.queries import access_for
+from pipelines.models import Contact, Sharing, Source, User
+from pipelines.search.documents import documents_for
+from pipelines.search.port import (
+    MAX_LIMIT,
+    Hit,
+    PersonDoc,
+    SearchIndex,
+    SearchRequest,
+    Visibility,
+    decode_cursor,
+    encode_cursor,
+)
+from pipelines.search.text import highlight
+
+DEGREE_CACHE_SECONDS = 30.0
+MAX_DEGREE = 3
+_degree_cache: TTLCache[tuple[str, int], dict[int, int]] = TTLCache(maxsize=256, ttl=DEGREE_CACHE_SECONDS)
+_degree_lock = threading.Lock()
+
+
+def visibility_for(session: Session, user: User | None) -> Visibility:
+    """Whose people `user` may find (None: the operator, who may find everyone)."""
+    if user is None:
+        return Visibility(owners=None)
+    sharing = session.scalars(select(User.id).where(User.sharing == Sharing.network)).all()
+    return Visibility(owners=frozenset({user.id, *sharing}), include_public=True)
+
+
+def may_see(doc: PersonDoc, visibility: Visibility) -> bool:
+    if visibility.owners is None:
+        return True
+    return (visibility.include_public and doc.public) or bool(visibility.owners & set(doc.owners))
+
+
+def degrees(config: Config, session: Session, store: GraphStore, user: User | None) -> dict[int, int]:
+    """Hop counts (0 to 3) from the user's person to everyone within three hops; {} for the operator."""
+    if user is None:
+        return {}
+    key = (f"{config.graph_url}|{config.database_url}", user.id)
+    with _degree_lock:
+        cached = _degree_cache.get(key)
+    if cached is not None:
+        return cached
+    distances = store.hop_distances(user.person_id, access_for(session, user), max_hops=MAX_DEGREE)
+    with _degree_lock:
+        _degree_cache[key] = distances
+    return distances
+
+
+def forget_degrees() -> None:
+    """Drop cached degrees (tests, and after a user's network changed in this process)."""
+    with _degree_lock:
+        _degree_cache.clear()
+
+
+def _render(hit: Hit, query: str, hops: dict[int, int], *, prefix: bool = True) -> dict[str, Any]:
+    matched = {
+        field: spans
+        for field, value in (
+            ("name", hit.name),
+            ("company", hit.company),
+            ("title", hit.title),
+            ("location", hit.location),
+        )
+        if (spans := highlight(value, query, prefix=prefix))
+    }
+    return {
+        "id": hit.id,
+        "name": hit.name,
+        "company": hit.company,
+        "title": hit.title,
+        "location": hit.location,
+        "degree": hops.get(hit.id),
+        "highlight": {field: [list(span) for span in spans] for field, spans in matched.items()},
+    }
+
+
+def search_people(
+    config: Config,
+    session: Session,
+    index: SearchIndex,
+    store: GraphStore,
+    user: User | None,
+    *,
+    q: str = "",
+    company: str | None = None,
+    title: str | None = None,
+    location: str | None = None,
+    degree: set[int] | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """One page of people matching the query and filters, best first; raises ValueError for a bad cursor."""
+    hops = degrees(config, session, store, user)
+    only_ids = frozenset(pid for pid, d in hops.items() if d in degree) if degree else None
+    page = index.search(
+        SearchRequest(
+            visibility=visibility_for(session, user),
+            text=q,
+            company=company,
+            title=title,
+            location=location,
+            only_ids=only_ids,
+            limit=max(1, min(limit, MAX_LIMIT)),
+            after=decode_cursor(cursor) if cursor else None,
+        )
+    )
+    return {
+        "items": [_render(hit, q, hops) for hit in page.hits],
+        "total": page.total,
+        "facets": {"companies": [{"company": c, "count": n} for c, n in page.companies]},
+        "next_cursor": encode_cursor(page.next_after) if page.next_after else None,
+    }
+
+
+def suggest_people(
+    config: Config, session: Session, index: SearchIndex, store: GraphStore, user: User | None, q: str, limit: int = 8
+) -> list[dict[str, Any]]:
+    hits = index.suggest(q, visibility_for(session, user), limit=max(1, min(limit, 20)))
+    hops = degrees(config, session, store, user)
+    return [_render(hit, q, hops) for hit in hits]
+
+
+def person_detail(
+    config: Config, session: Session, store: GraphStore, user: User | None, person_id: int
+) -> dict[str, Any] | None:
+    """What `user` may see of one person, with their degree and the user's own contact records of them; None
+    when the person does not exist or is not visible to the user (the same answer, so ids cannot be probed)."""
+    docs, _gone = documents_for(session, [person_id])
+    if not docs or not may_see(docs[0], visibility_for(session, user)):
+        return None
+    doc = docs[0]
+    detail: dict[str, Any] = {
+        "id": doc.id,
+        "name": doc.name,
+        "company": doc.company,
+        "title": doc.title,
+        "location": doc.location,
+        "degree": degrees(config, session, store, user).get(doc.id) if user else None,
+        "is_you": user is not None and user.person_id == doc.id,
+        "contacts": [],
+    }
+    if user is not None:
+        rows = session.execute(
+            select(Contact.id, Contact.fields, Contact.updated_at, Source.id, Source.kind, Source.name)
+            .join(Source, Source.id == Contact.source_id)
+            .where(Contact.user_id == user.id, Contact.person_id == doc.id)
+            .order_by(Contact.id)
+        )
+        detail["contacts"] = [
+            {
+                "id": contact_id,
+                "source": {"id": source_id, "kind": str(kind), "name": name},
+                "fields": fields,
+                "updated_at": updated.isoformat(),
+            }
+            for contact_id, fields, updated, source_id, kind, name in rows
+        ]
+    return detail
