@@ -150,8 +150,9 @@ def publish_outbox_rows(
 ) -> int:
     """Publish unsent outbox rows (given ids, or all older than `older_than` s); returns how many were sent.
 
-    Each row is enqueued with its stored message id, then marked sent. A row whose publish fails keeps
-    `sent_at` empty, with the error recorded, for the sweeper.
+    Rows are claimed (marked sent) and enqueued with their stored message ids in one transaction: a row whose
+    publish fails, or whose publisher dies before the commit, stays unsent (with the error recorded) for the
+    sweeper.
     """
     broker = dramatiq.get_broker()
     sent = 0
@@ -172,8 +173,7 @@ def publish_outbox_rows(
                 log.warning("outbox row %s (%s) not published: %s", row.id, row.actor_name, exc)
                 outbox.mark_failed(session, row.id, f"{type(exc).__name__}: {exc}")
                 continue
-            if outbox.mark_sent(session, row.id):
-                sent += 1
+            sent += 1
     return sent
 
 

@@ -8,6 +8,7 @@ from actors.broker import current_config
 from pipelines import projections
 from pipelines.db import unit_of_work
 from pipelines.graph import stores as _graph_stores  # noqa: F401  (registers the graph projection)
+from pipelines.search import stores as _search_stores  # noqa: F401  (registers the search projection)
 
 PROJECTIONS_QUEUE = "projections"
 

@@ -175,9 +175,13 @@ def _discard(_exc: BaseException | None) -> None:
 
 
 def _enforce_body_limits() -> None:
-    """JSON bodies are capped at SIXDEG_MAX_BODY_BYTES; multipart uploads at SIXDEG_MAX_UPLOAD_BYTES."""
+    """JSON bodies are capped at SIXDEG_MAX_BODY_BYTES, webhooks at SIXDEG_WEBHOOK_MAX_BYTES and multipart uploads
+    at SIXDEG_MAX_UPLOAD_BYTES."""
     is_upload = (request.mimetype or "").startswith("multipart/")
-    request.max_content_length = config().max_upload_bytes if is_upload else config().max_body_bytes
+    if request.endpoint == "webhooks.receive":
+        request.max_content_length = config().webhook_max_bytes
+    else:
+        request.max_content_length = config().max_upload_bytes if is_upload else config().max_body_bytes
     if request.content_length is not None and request.content_length > request.max_content_length:
         limit = request.max_content_length
         raise Problem(

@@ -362,3 +362,37 @@ class PersonOut(BaseModel):
     degree: int | None
     is_you: bool
     contacts: list[PersonContact] = Field(description="Your own contact records of this person.")
+
+
+# --- webhook sources -------------------------------------------------------------------------------------------
+
+
+class SourceIn(Strict):
+    """A new source. Only webhook sources are created this way (file sources come with their imports)."""
+
+    kind: Literal["webhook"]
+    name: str = Field(min_length=1, max_length=200, examples=["crm"])
+
+
+class WebhookSourceOut(SourceOut):
+    disabled: bool
+    secret_rotated_until: datetime | None = Field(
+        description="Until when the previous secret is still accepted after a rotation; null when none is."
+    )
+    webhook_url: str = Field(description="Where the sender posts its events.")
+
+
+class SecretOut(BaseModel):
+    source: WebhookSourceOut
+    secret: str = Field(description="The signing secret (whsec_...). Shown only now: store it with the sender.")
+
+
+class RotateIn(Strict):
+    grace_seconds: int = Field(
+        86_400, ge=0, le=7 * 86_400, description="How long the current secret stays valid next to the new one."
+    )
+
+
+class WebhookAccepted(BaseModel):
+    accepted: bool = True
+    duplicate: bool = Field(description="True when this webhook-id was received before (nothing new was stored).")

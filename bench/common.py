@@ -68,9 +68,9 @@ def served(env: dict) -> Iterator[str]:
     try:
         for _ in range(300):
             try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
+                if requests.get(f"{base}/healthz", timeout=5).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         yield base
     finally:

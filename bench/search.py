@@ -170,8 +170,8 @@ def typo_queries(people: list[dict], ids: list[int], count: int, rng: random.Ran
 def prefix_queries(people: list[dict], ids: list[int], count: int, rng: random.Random) -> list[tuple[str, int]]:
     starts: dict[str, list[int]] = {}
     for index, person in enumerate(people):
-        key = "".join(folded_words(person["name"]))[:3]
-        if len(key) == 3:
+        key = " ".join(folded_words(person["name"]))[:3]  # the first three characters as typed
+        if len(key) == 3 and not key.endswith(" "):
             starts.setdefault(key, []).append(index)
     unique = [(prefix, ids[found[0]]) for prefix, found in starts.items() if len(found) == 1]
     return rng.sample(unique, min(count, len(unique)))

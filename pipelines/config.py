@@ -205,6 +205,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "SIXDEG_WEBHOOK_MAX_BYTES",
+        "webhook_max_bytes",
+        str(256 * 1024),
+        "Largest webhook body accepted, in bytes (413 beyond).",
+        _positive_int,
+    ),
+    Setting(
         "SIXDEG_MAX_UPLOAD_BYTES",
         "max_upload_bytes",
         str(100 * 1024 * 1024),
@@ -285,6 +292,7 @@ class Config:
     cookie_secure: bool = False
     session_days: int = 30
     max_body_bytes: int = 1024 * 1024
+    webhook_max_bytes: int = 256 * 1024
     max_upload_bytes: int = 100 * 1024 * 1024
     ratelimit_default: str = "1200/minute"
     ratelimit_auth: str = "10/minute;100/hour"

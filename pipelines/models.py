@@ -170,7 +170,11 @@ class Source(Base):
     user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[SourceKind] = mapped_column(_enum(SourceKind, "source_kind"))
     name: Mapped[str] = mapped_column(String(200))
-    webhook_secret: Mapped[str | None] = mapped_column(Text)  # encrypted at rest
+    webhook_secret: Mapped[str | None] = mapped_column(Text)  # encrypted at rest (pipelines/secrets.py)
+    #: After a rotation the previous secret stays valid until `webhook_previous_until`.
+    webhook_previous_secret: Mapped[str | None] = mapped_column(Text)
+    webhook_previous_until: Mapped[datetime | None] = mapped_column()
+    disabled_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -356,3 +360,44 @@ class ContactChange(Base):
     import_id: Mapped[int | None] = mapped_column(Id, ForeignKey("imports.id", ondelete="SET NULL"))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEvent(Base):
+    """A verified webhook as received, keyed by (source, webhook-id) so a repeated delivery is a no-op; processed
+    on the queue, its effect committed together with `processed_at`."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("source_id", "webhook_id"),
+        Index(
+            "ix_webhook_events_unprocessed",
+            "received_at",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(Id, ForeignKey("sources.id", ondelete="CASCADE"))
+    webhook_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The sender's `webhook-timestamp`: events about one contact apply in this order, whatever order they arrive in.
+    sent_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(500))
+
+
+class WebhookContactState(Base):
+    """The newest event applied to one contact of a webhook source (kept after a delete, so an older upsert that
+    arrives late cannot bring the contact back)."""
+
+    __tablename__ = "webhook_contact_states"
+
+    source_id: Mapped[int] = mapped_column(Id, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(500), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column()
+    event_id: Mapped[int] = mapped_column(Id)
+    deleted: Mapped[bool] = mapped_column(default=False)

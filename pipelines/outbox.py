@@ -93,37 +93,35 @@ def _forget_rolled_back(session: Session) -> None:
 def claim_unsent(
     session: Session, ids: Iterable[int] | None = None, *, older_than: float = 0, limit: int = 500
 ) -> list[OutboxMessage]:
-    """Unsent rows, by id or (for the sweeper) older than `older_than` seconds, oldest first."""
-    query = (
-        select(OutboxMessage)
+    """Take unsent rows (by id, or for the sweeper those older than `older_than` seconds), oldest first, and mark
+    them sent in the same statement. The caller publishes them before its transaction commits and calls
+    `mark_failed` for any it could not publish; if it dies first, the rollback leaves them unsent. Rows another
+    publisher holds are skipped (Postgres `FOR UPDATE SKIP LOCKED`), so concurrent publishers never share one."""
+    candidates = (
+        select(OutboxMessage.id)
         .where(OutboxMessage.sent_at.is_(None))
         .order_by(OutboxMessage.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)  # concurrent publishers take disjoint rows (Postgres)
+        .with_for_update(skip_locked=True)
     )
     if ids is not None:
-        query = query.where(OutboxMessage.id.in_(list(ids)))
+        candidates = candidates.where(OutboxMessage.id.in_(list(ids)))
     if older_than:
-        query = query.where(OutboxMessage.created_at <= utcnow() - timedelta(seconds=older_than))
-    return list(session.scalars(query))
-
-
-def mark_sent(session: Session, row_id: int) -> bool:
-    """Mark a row sent; False when somebody else already had (a concurrent sweeper)."""
-    result = session.execute(
+        candidates = candidates.where(OutboxMessage.created_at <= utcnow() - timedelta(seconds=older_than))
+    claimed = session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id == row_id, OutboxMessage.sent_at.is_(None))
+        .where(OutboxMessage.id.in_(candidates.scalar_subquery()), OutboxMessage.sent_at.is_(None))
         .values(sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
-    )
-    return result.rowcount == 1
+        .returning(OutboxMessage),
+        execution_options={"synchronize_session": False},
+    ).all()
+    return sorted(claimed, key=lambda row: row.id)
 
 
 def mark_failed(session: Session, row_id: int, error: str) -> None:
-    """Count a failed publish attempt and keep the row unsent."""
+    """A claimed row could not be published: keep it unsent (its attempt is already counted), with the error."""
     session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
-        .values(attempts=OutboxMessage.attempts + 1, last_error=error[:2000])
+        update(OutboxMessage).where(OutboxMessage.id == row_id).values(sent_at=None, last_error=error[:2000])
     )
 
 

@@ -2,7 +2,7 @@
 
 Same port, same answers in kind as the Elasticsearch/OpenSearch adapter: words folded in Python (`text.fold`),
 the last word matched as a prefix, typos tolerated by expanding each word to the index's own words within
-Elasticsearch's `AUTO` edit distance (rapidfuzz over the FTS5 vocabulary), results ranked by how well the words
+Elasticsearch's `AUTO` edit distance (rapidfuzz over the FTS5 vocabulary of names), results ranked by how well the words
 match (`text.term_match`) and then BM25, ties by person id.
 
 The file is `SIXDEG_DATA_DIR/<SIXDEG_SEARCH_INDEX>.search.db`. A generation is a set of tables `<g>_docs`,
@@ -62,7 +62,7 @@ class SqliteSearch:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._vocab: tuple[str, int, float, list[str]] | None = None  # (generation, writes, loaded at, terms)
+        self._vocab: tuple[str, int, float, dict[int, list[str]]] | None = None  # generation, writes, loaded, words
         self._vocab_lock = threading.Lock()
         with self._transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -138,7 +138,7 @@ class SqliteSearch:
             f"CREATE VIRTUAL TABLE {g}_fts USING fts5(name_text, company_text, title_text, location_text, domains, "
             "tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3')"
         )
-        db.execute(f"CREATE VIRTUAL TABLE {g}_vocab USING fts5vocab({g}_fts, 'row')")
+        db.execute(f"CREATE VIRTUAL TABLE {g}_vocab USING fts5vocab({g}_fts, 'col')")
         return g
 
     def new_generation(self) -> str:
@@ -306,32 +306,46 @@ class SqliteSearch:
 
     # --- reads ---------------------------------------------------------------------------------------------
 
-    def _vocabulary(self, g: str) -> list[str]:
+    def _vocabulary(self, g: str) -> dict[int, list[str]]:
+        """The words of names in generation `g`, by length (typos are forgiven in names only)."""
         writes = int(self._meta("writes") or 0)
         cached = self._vocab
         now = time.monotonic()
         if cached and cached[0] == g and (cached[1] == writes or now - cached[2] < VOCAB_MAX_AGE_SECONDS):
             return cached[3]
         with self._vocab_lock:
-            terms = [row[0] for row in self._db().execute(f"SELECT term FROM {g}_vocab")]
-            self._vocab = (g, writes, now, terms)
-        return terms
+            by_length: dict[int, list[str]] = {}
+            for (term,) in self._db().execute(f"SELECT term FROM {g}_vocab WHERE col = 'name_text'"):
+                by_length.setdefault(len(term), []).append(term)
+            self._vocab = (g, writes, now, by_length)
+        return by_length
+
+    def _near(self, g: str, word: str) -> list[str]:
+        """Name words within the typo tolerance of `word` (only words of a length that could be)."""
+        allowed = fuzziness(word)
+        if not allowed:
+            return []
+        vocabulary = self._vocabulary(g)
+        found: list[tuple[int, str]] = []
+        for length in range(len(word) - allowed, len(word) + allowed + 1):
+            for candidate, distance, _index in process.extract(
+                word, vocabulary.get(length, ()), scorer=OSA.distance, score_cutoff=allowed, limit=FUZZY_CANDIDATES
+            ):
+                if candidate != word:
+                    found.append((int(distance), candidate))
+        return [candidate for _distance, candidate in sorted(found)[:FUZZY_CANDIDATES]]
 
     def _expression(self, g: str, words: list[str]) -> str:
-        """FTS5 MATCH: every word (or one of its near spellings) somewhere; the last word also as a prefix."""
-        vocabulary = self._vocabulary(g) if any(fuzziness(w) for w in words) else []
+        """FTS5 MATCH: every word somewhere (exactly; the last also as a prefix) or a near spelling in the name."""
         parts = []
         for index, word in enumerate(words):
-            options = {f'"{word}"'}
-            allowed = fuzziness(word)
-            if allowed:
-                for candidate, _distance, _index in process.extract(
-                    word, vocabulary, scorer=OSA.distance, score_cutoff=allowed, limit=FUZZY_CANDIDATES
-                ):
-                    options.add(f'"{candidate}"')
+            options = [f'"{word}"']
             if index == len(words) - 1:
-                options.add(f'"{word}" *')
-            parts.append("(" + " OR ".join(sorted(options)) + ")")
+                options.append(f'"{word}" *')
+            near = self._near(g, word)
+            if near:
+                options.append("name_text : (" + " OR ".join(f'"{c}"' for c in near) + ")")
+            parts.append("(" + " OR ".join(options) + ")")
         return " AND ".join(parts)
 
     def _where(self, g: str, request_visibility: Visibility, params: list[Any]) -> str:

@@ -65,6 +65,12 @@ EXPECTED = {
     ("people.search", "GET"): _private(200),
     ("people.suggest", "GET"): _private(200),
     ("people.person", "GET"): _private(200, other=404),  # a private user's contact is not in others' network
+    ("webhooks.create_source", "POST"): _private(201),
+    # The matrix's source is the owner's vCard source: only webhook sources have secrets and can be disabled.
+    ("webhooks.rotate_secret", "POST"): _private(409, other=404),
+    ("webhooks.disable_source", "POST"): _private(409, other=404),
+    ("webhooks.enable_source", "POST"): _private(409, other=404),
+    ("webhooks.receive", "POST"): _all(404),  # signed, not logged in: and a vCard source receives nothing
 }
 
 QUERIES = {"graph.paths": "?to={person}", "graph.reach": "?company=Navy", "people.suggest": "?q=gr"}
@@ -80,6 +86,9 @@ def _bodies(endpoint, owner):
         "accounts.update_me": {"sharing": "network"},
         "accounts.delete_me": {"password": PASSWORD},
         "accounts.create_token": {"name": "matrix"},
+        "webhooks.create_source": {"kind": "webhook", "name": "matrix"},
+        "webhooks.rotate_secret": {},
+        "webhooks.receive": {"type": "contact.deleted", "data": {"id": "x"}},
     }.get(endpoint)
 
 

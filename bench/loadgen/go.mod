@@ -1,0 +1,3 @@
+module sixdeg/bench/loadgen
+
+go 1.19

@@ -1,0 +1,217 @@
+"""Webhook ingest benchmark: signed events against the production server (gunicorn, as the README runs it) on
+Postgres + RabbitMQ, a real worker process applying them, and a load generator on loopback.
+
+    make services && .venv/bin/python bench/webhooks.py [--events 20000] [--concurrency 32] [--gunicorn-workers 4]
+
+1. A fresh Postgres database `sixdeg_bench_webhooks`, a user and a webhook source.
+2. `gunicorn 'api:create_app()'` (sync workers) and `dramatiq actors --queues webhooks projections`; search on
+   OpenSearch (alias `benchwebhooks`).
+3. `bench/loadgen` (Go, stdlib only; built here with `go build`) sends `--events` signed contact.upserted
+   events over `--concurrency` keep-alive connections as fast as the server answers: accepted requests per
+   second and p50/p99 of the 202.
+4. Loss: every accepted event must be stored and, once the worker drains the queue, processed; the drain time is
+   measured from the last answer until every event is processed and the last contact is searchable.
+5. End-to-end delay at rest: single events sent one at a time, the time until the contact is found by the search
+   index (p50 and max of 20).
+6. Baseline, same run: the same load against `sixdeg serve` (waitress, the embedded default's server).
+
+Figures are printed and written to bench/results/webhooks-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import BIN, PASSWORD, ROOT, free_port, fresh_database, percentile, served, sixdeg, write_results
+
+sys.path.insert(0, str(ROOT))
+
+import requests
+from sqlalchemy import create_engine, text
+from standardwebhooks.webhooks import Webhook
+
+AMQP_URL = os.environ.get("SIXDEG_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+SEARCH_URL = os.environ.get("SIXDEG_BENCH_OPENSEARCH_URL", "opensearch+http://127.0.0.1:9200")
+EMAIL = "webhooks@example.com"
+
+
+def build_loadgen() -> Path:
+    out = ROOT / "var" / "bench-loadgen"
+    subprocess.run(["go", "build", "-o", str(out), "."], cwd=ROOT / "bench" / "loadgen", check=True)
+    return out
+
+
+def load(loadgen: Path, url: str, secret: str, events: int, concurrency: int, prefix: str) -> dict:
+    done = subprocess.run(
+        [str(loadgen), "-url", url, "-secret", secret, "-n", str(events), "-c", str(concurrency), "-prefix", prefix],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def counts(database: str) -> tuple[int, int]:
+    engine = create_engine(database)
+    with engine.connect() as connection:
+        stored, processed = connection.execute(text("SELECT count(*), count(processed_at) FROM webhook_events")).one()
+    engine.dispose()
+    return stored, processed
+
+
+def searchable(client: requests.Session, base: str, name: str) -> bool:
+    items = client.get(f"{base}/v1/people", params={"q": name, "limit": 1}).json()["items"]
+    return bool(items) and items[0]["name"] == name
+
+
+def single_event_delays(client: requests.Session, base: str, url: str, secret: str, samples: int) -> list[float]:
+    signer, delays = Webhook(secret), []
+    for number in range(samples):
+        name = f"Probe{number} Delay{uuid.uuid4().hex[:6]}"
+        given, family = name.split()
+        body = json.dumps(
+            {"type": "contact.upserted", "data": {"id": f"probe-{name}", "given_name": given, "family_name": family}}
+        )
+        msg_id, now = f"msg_{uuid.uuid4().hex}", datetime.now(tz=UTC)
+        headers = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signer.sign(msg_id, now, body),
+            "Content-Type": "application/json",
+        }
+        started = time.perf_counter()
+        requests.post(url, data=body, headers=headers).raise_for_status()
+        while not searchable(client, base, name):
+            if time.perf_counter() - started > 30:
+                raise SystemExit(f"{name} not searchable after 30 s")
+            time.sleep(0.01)
+        delays.append((time.perf_counter() - started) * 1000)
+    return delays
+
+
+def run(server: str, env: dict, database: str, loadgen: Path, args: argparse.Namespace, prefix: str) -> dict:
+    worker = subprocess.Popen(
+        [str(BIN / "dramatiq"), "actors", "--processes", "1", "--threads", "4", "--queues", "webhooks", "projections"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        if server == "gunicorn":
+            port = free_port()
+            process = subprocess.Popen(
+                [
+                    str(BIN / "gunicorn"),
+                    "--workers",
+                    str(args.gunicorn_workers),
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--log-level",
+                    "warning",
+                    "api:create_app()",
+                ],
+                env=env,
+                cwd=ROOT,
+                start_new_session=True,
+            )
+            base = f"http://127.0.0.1:{port}"
+            try:
+                for _ in range(300):
+                    try:
+                        if requests.get(f"{base}/healthz", timeout=5).ok:
+                            break
+                    except requests.RequestException:
+                        time.sleep(0.2)
+                return measure(base, env, database, loadgen, args, prefix)
+            finally:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(30)
+        with served({**env, "SIXDEG_WORKER_THREADS": "1"}) as base:
+            return measure(base, env, database, loadgen, args, prefix)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(60)
+
+
+def measure(base: str, env: dict, database: str, loadgen: Path, args: argparse.Namespace, prefix: str) -> dict:
+    from common import token_session
+
+    client = token_session(base, EMAIL)
+    created = client.post(f"{base}/v1/sources", json={"kind": "webhook", "name": prefix}).json()
+    url, secret = created["source"]["webhook_url"], created["secret"]
+    stored_before, _ = counts(database)
+    result = load(loadgen, url, secret, args.events, args.concurrency, prefix)
+    finished = time.perf_counter()
+    last = f"Load{args.events - 1} {prefix}"
+    while True:
+        stored, processed = counts(database)
+        if processed == stored and searchable(client, base, last):
+            break
+        if time.perf_counter() - finished > 900:
+            raise SystemExit(f"not drained after 15 minutes: {processed}/{stored} processed")
+        time.sleep(0.5)
+    drain = time.perf_counter() - finished
+    delays = single_event_delays(client, base, url, secret, args.samples)
+    return {
+        **result,
+        "stored": stored - stored_before,
+        "lost": result["accepted"] - (stored - stored_before),
+        "drain_seconds_after_last_answer": round(drain, 1),
+        "searchable_delay_p50_ms": round(percentile(delays, 0.5), 1),
+        "searchable_delay_max_ms": round(max(delays), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--gunicorn-workers", type=int, default=4)
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--servers", default="gunicorn,waitress")
+    args = parser.parse_args()
+    loadgen = build_loadgen()
+    database = fresh_database("sixdeg_bench_webhooks")
+    env = {
+        **os.environ,
+        "SIXDEG_DATABASE_URL": database,
+        "SIXDEG_BROKER_URL": AMQP_URL,
+        "SIXDEG_SEARCH_URL": SEARCH_URL,
+        "SIXDEG_SEARCH_INDEX": "benchwebhooks",
+        "SIXDEG_SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "SIXDEG_DATA_DIR": str(ROOT / "var" / "bench-webhooks"),
+        "SIXDEG_RATELIMIT_DEFAULT": "1000000/minute",
+        "SIXDEG_RATELIMIT_AUTH": "1000000/minute",
+    }
+    sixdeg(env, "migrate")
+    sixdeg(env, "user", "create", EMAIL, stdin=PASSWORD + "\n")
+    results = []
+    for server in args.servers.split(","):
+        result = {"server": server, **run(server, env, database, loadgen, args, f"{server}{int(time.time())}")}
+        results.append(result)
+        print(
+            f"{server:9} {result['accepted']}/{result['sent']} accepted, {result['accepted_per_second']:7.0f} req/s | "
+            f"202 p50 {result['p50_ms']:6.1f} ms p99 {result['p99_ms']:6.1f} ms | lost {result['lost']} | drained "
+            f"{result['drain_seconds_after_last_answer']} s after the last answer | searchable after "
+            f"{result['searchable_delay_p50_ms']} ms (p50 of {args.samples}, at rest)",
+            flush=True,
+        )
+    out = write_results("webhooks", {"events": args.events, "concurrency": args.concurrency, "results": results})
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

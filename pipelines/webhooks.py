@@ -1,0 +1,334 @@
+"""Webhook sources: contact changes pushed by CRMs, sync services and users' own scripts.
+
+Receiving is cheap and safe: verify the Standard Webhooks signature (the `standardwebhooks` package; the current
+secret, or the previous one during a rotation's grace period), validate the payload, store it keyed by (source,
+webhook-id) and enqueue through the outbox, all in one transaction. Nothing is processed inline.
+
+Processing (`process_event`, on the queue) reuses the import pipeline's steps (normalize, resolve, persist,
+project), so a webhook contact and an imported contact of the same person become one person. Events about one
+contact apply in the order the sender stamped them (`webhook-timestamp`, then arrival): an older event that
+arrives late is recorded and skipped, so upsert → delete → upsert converges whatever the delivery order.
+
+Payload (JSON, Standard Webhooks style):
+
+    {"type": "contact.upserted", "data": {"id": "crm-42", "given_name": "Ada", "family_name": "Lovelace",
+     "emails": ["ada@example.com"], "phones": ["+44 20 7946 0000"], "company": "Analytical Engines", ...}}
+    {"type": "contact.deleted", "data": {"id": "crm-42"}}
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from pipelines import secrets
+from pipelines.contacts.ingest import BatchTarget, ingest_batch
+from pipelines.contacts.normalize import normalize
+from pipelines.contacts.records import NormalizedContact, ParsedContact, RowError
+from pipelines.db import insert_ignoring_conflicts
+from pipelines.models import Contact, Source, SourceKind, User, WebhookContactState, WebhookEvent, utcnow
+from pipelines.outbox import send_after_commit
+from pipelines.ownership import delete_contacts
+
+WEBHOOK_ACTOR = "webhooks.process_event"
+DEFAULT_ROTATION_GRACE = timedelta(hours=24)
+
+
+class BadSignature(Exception):
+    """The request is not signed by the source's secret (or is stale): 401, and nothing is stored."""
+
+
+# --- payload -------------------------------------------------------------------------------------------------
+
+_Text = Annotated[str, Field(max_length=300)]
+_List = Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=20)]
+
+
+class WebhookContact(BaseModel):
+    """A contact as the sender has it: the fields the importers read, and the sender's own id for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(
+        min_length=1, max_length=200, pattern=r"^\S(.*\S)?$", description="The sender's own, stable id of this contact."
+    )
+    display_name: _Text | None = None
+    given_name: _Text | None = None
+    middle_name: _Text | None = None
+    family_name: _Text | None = None
+    nickname: _Text | None = None
+    emails: _List = []
+    phones: _List = []
+    company: _Text | None = None
+    title: _Text | None = None
+    department: _Text | None = None
+    location: _Text | None = None
+    profile_urls: _List = []
+    urls: _List = []
+    birthday: Annotated[str, Field(max_length=20)] | None = None
+    connected_on: date | None = None
+    notes: Annotated[str, Field(max_length=5000)] | None = None
+    default_region: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] | None = Field(
+        None, description="ISO country for phone numbers without a +country code."
+    )
+
+
+class DeletedContact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
+
+
+class ContactUpserted(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["contact.upserted"]
+    timestamp: datetime | None = None
+    data: WebhookContact
+
+
+class ContactDeleted(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["contact.deleted"]
+    timestamp: datetime | None = None
+    data: DeletedContact
+
+
+WebhookPayload = Annotated[ContactUpserted | ContactDeleted, Field(discriminator="type")]
+PAYLOAD = TypeAdapter(WebhookPayload)
+
+
+# --- sources -------------------------------------------------------------------------------------------------
+
+
+def create_source(session: Session, secret_key: str, user: User, name: str) -> tuple[Source, str]:
+    """A new webhook source of `user`; returns it and its signing secret (shown once, stored encrypted)."""
+    secret = secrets.new_webhook_secret()
+    source = Source(
+        user_id=user.id, kind=SourceKind.webhook, name=name, webhook_secret=secrets.encrypt(secret_key, secret)
+    )
+    session.add(source)
+    session.flush()
+    return source, secret
+
+
+def rotate_secret(session: Session, secret_key: str, source: Source, grace: timedelta = DEFAULT_ROTATION_GRACE) -> str:
+    """A new secret; the current one stays valid for `grace` so senders can switch without losing events."""
+    secret = secrets.new_webhook_secret()
+    source.webhook_previous_secret = source.webhook_secret
+    source.webhook_previous_until = utcnow() + grace
+    source.webhook_secret = secrets.encrypt(secret_key, secret)
+    session.flush()
+    return secret
+
+
+def set_disabled(session: Session, source: Source, disabled: bool) -> None:
+    source.disabled_at = (source.disabled_at or utcnow()) if disabled else None
+    session.flush()
+
+
+def receiving_source(session: Session, source_id: int) -> Source | None:
+    """The webhook source that may receive now, or None (unknown, not a webhook source, or disabled)."""
+    source = session.get(Source, source_id)
+    if source is None or source.kind != SourceKind.webhook or source.disabled_at is not None:
+        return None
+    return source
+
+
+def verify(secret_key: str, source: Source, body: bytes, headers: dict[str, str]) -> datetime:
+    """Check the signature with the current secret, then the previous one within its grace period; returns the
+    sender's timestamp. Raises BadSignature (missing headers, stale or future timestamp, no matching signature)."""
+    candidates = [source.webhook_secret]
+    if source.webhook_previous_secret and source.webhook_previous_until and source.webhook_previous_until > utcnow():
+        candidates.append(source.webhook_previous_secret)
+    problem = "no signing secret"
+    for stored in candidates:
+        if not stored:
+            continue
+        try:
+            Webhook(secrets.decrypt(secret_key, stored)).verify(body, headers, json_parse=False)
+        except (WebhookVerificationError, ValueError) as exc:  # ValueError: malformed signature or body encoding
+            problem = str(exc) or type(exc).__name__
+            continue
+        return datetime.fromtimestamp(float(_header(headers, "webhook-timestamp")), tz=UTC)
+    raise BadSignature(problem)
+
+
+def _header(headers: dict[str, str], name: str) -> str:
+    return next(v for k, v in headers.items() if k.lower() == name)
+
+
+def accept(
+    session: Session, source: Source, webhook_id: str, sent_at: datetime, payload: ContactUpserted | ContactDeleted
+) -> bool:
+    """Store a verified event and enqueue it (after commit); False when this webhook-id was seen before."""
+    inserted = session.execute(
+        insert_ignoring_conflicts(session, WebhookEvent.__table__, ("source_id", "webhook_id")).returning(
+            WebhookEvent.__table__.c.id
+        ),
+        [
+            {
+                "source_id": source.id,
+                "webhook_id": webhook_id,
+                "event_type": payload.type,
+                "external_id": payload.data.id,
+                "payload": payload.model_dump(mode="json"),
+                "sent_at": sent_at,
+                "received_at": utcnow(),
+            }
+        ],
+    ).scalar()
+    if inserted is None:
+        return False
+    send_after_commit(session, WEBHOOK_ACTOR, inserted)
+    return True
+
+
+# --- processing ----------------------------------------------------------------------------------------------
+
+#: Events applied together: the one a message names, plus other pending events of the same source that no
+#: other worker holds. One pipeline batch for many events is what makes a burst drain quickly.
+PROCESS_BATCH = 200
+
+
+def process_event(session: Session, event_id: int, *, batch: int = PROCESS_BATCH) -> dict[int, str]:
+    """Apply the event `event_id` and up to `batch` - 1 other pending events of its source, in one
+    transaction; returns {event id: outcome}. Idempotent: processed events are not applied again (their
+    messages, delivered later, find nothing to do).
+
+    Per contact only the newest event (by the sender's timestamp, then arrival) that is newer than the last
+    one applied takes effect; the others are recorded as skipped."""
+    first = session.scalar(_locked(session, select(WebhookEvent).where(WebhookEvent.id == event_id)))
+    if first is None or first.processed_at is not None:
+        return {}
+    others = select(WebhookEvent).where(
+        WebhookEvent.source_id == first.source_id, WebhookEvent.processed_at.is_(None), WebhookEvent.id != first.id
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        others = others.with_for_update(skip_locked=True)
+    events = [first, *(session.scalars(others.order_by(WebhookEvent.id).limit(batch - 1)) if batch > 1 else [])]
+    outcomes = _apply_events(session, events)
+    now = utcnow()
+    for event in events:
+        event.processed_at = now
+        event.outcome = outcomes[event.id][:500]
+    return outcomes
+
+
+def _locked(session: Session, query: Any) -> Any:
+    return query.with_for_update() if session.get_bind().dialect.name == "postgresql" else query
+
+
+def _apply_events(session: Session, events: list[WebhookEvent]) -> dict[int, str]:
+    source = session.get(Source, events[0].source_id)
+    user = session.get(User, source.user_id) if source else None
+    if source is None or user is None:
+        return {e.id: "gone (its source was deleted)" for e in events}
+    by_contact: dict[str, list[WebhookEvent]] = {}
+    for event in events:
+        by_contact.setdefault(event.external_id, []).append(event)
+    keys = sorted(by_contact)
+    never = datetime.min.replace(tzinfo=UTC)
+    session.execute(
+        insert_ignoring_conflicts(session, WebhookContactState.__table__, ("source_id", "external_id")),
+        [{"source_id": source.id, "external_id": k, "sent_at": never, "event_id": 0, "deleted": False} for k in keys],
+    )
+    states = {
+        state.external_id: state
+        for state in session.scalars(
+            _locked(
+                session,
+                select(WebhookContactState)
+                .where(WebhookContactState.source_id == source.id, WebhookContactState.external_id.in_(keys))
+                .order_by(WebhookContactState.external_id),  # one lock order for every worker: no deadlocks
+            )
+        )
+    }
+    outcomes: dict[int, str] = {}
+    upserts: list[tuple[WebhookEvent, NormalizedContact]] = []
+    deletes: list[WebhookEvent] = []
+    for key in keys:
+        state = states[key]
+        ordered = sorted(by_contact[key], key=lambda e: (e.sent_at, e.id))
+        newest = ordered[-1]
+        if (state.sent_at, state.event_id) > (newest.sent_at, newest.id):
+            for event in ordered:
+                outcomes[event.id] = f"skipped: event {state.event_id} about this contact is newer"
+            continue
+        for event in ordered[:-1]:
+            outcomes[event.id] = f"skipped: superseded by event {newest.id}"
+        state.sent_at, state.event_id = newest.sent_at, newest.id
+        state.deleted = newest.event_type == "contact.deleted"
+        if state.deleted:
+            deletes.append(newest)
+            continue
+        normalized = _normalized(newest)
+        if isinstance(normalized, RowError):
+            outcomes[newest.id] = f"rejected: {normalized.reason}"
+        else:
+            upserts.append((newest, normalized))
+    if upserts:
+        existing = set(
+            session.scalars(
+                select(Contact.external_key).where(
+                    Contact.source_id == source.id, Contact.external_key.in_([n.external_key for _, n in upserts])
+                )
+            )
+        )
+        target = BatchTarget(user_id=user.id, user_person_id=user.person_id, source_id=source.id)
+        ingest_batch(session, target, [normalized for _, normalized in upserts])
+        for event, normalized in upserts:
+            outcomes[event.id] = "updated" if normalized.external_key in existing else "created"
+    if deletes:
+        ids = session.scalars(
+            select(Contact.id).where(
+                Contact.source_id == source.id, Contact.external_key.in_([e.external_id for e in deletes])
+            )
+        ).all()
+        delete_contacts(session, user, ids)
+        for event in deletes:
+            outcomes[event.id] = "deleted"
+    return outcomes
+
+
+def _normalized(event: WebhookEvent) -> NormalizedContact | RowError:
+    data = ContactUpserted.model_validate(event.payload).data
+    parsed = ParsedContact(
+        line=0,
+        external_key=data.id,
+        display_name=data.display_name,
+        given_name=data.given_name,
+        middle_name=data.middle_name,
+        family_name=data.family_name,
+        nickname=data.nickname,
+        emails=tuple(data.emails),
+        phones=tuple(data.phones),
+        company=data.company,
+        title=data.title,
+        department=data.department,
+        location=data.location,
+        profile_urls=tuple(data.profile_urls),
+        urls=tuple(data.urls),
+        birthday=data.birthday,
+        connected_on=data.connected_on,
+        notes=data.notes,
+    )
+    return normalize(parsed, data.default_region.upper() if data.default_region else None)
+
+
+def pending_events(session: Session, older_than: timedelta, limit: int = 1000) -> list[int]:
+    """Events accepted but not processed for a while (their message was lost?): for a sweep to re-enqueue."""
+    return list(
+        session.scalars(
+            select(WebhookEvent.id)
+            .where(WebhookEvent.processed_at.is_(None), WebhookEvent.received_at < utcnow() - older_than)
+            .order_by(WebhookEvent.id)
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,229 @@
+"""Webhook sources and receiving: signatures (checked against the standardwebhooks library's own signing),
+rotation, replay, errors that store nothing, and processing that converges whatever the delivery order."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from standardwebhooks.webhooks import Webhook
+
+from pipelines import webhooks
+from pipelines.db import unit_of_work
+from pipelines.models import Contact, Identity, Person, Source, WebhookEvent
+from tests.api.conftest import bearer
+
+ADA = {"id": "crm-1", "given_name": "Ada", "family_name": "Lovelace", "emails": ["ada@engines.example"]}
+
+
+def _create(client, seeded, name="crm"):
+    response = client.post("/v1/sources", json={"kind": "webhook", "name": name}, headers=bearer(seeded))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def _signed(secret: str, body: bytes, msg_id: str = "msg_1", at: datetime | None = None, extra: list[str] = ()):
+    at = at or datetime.now(tz=UTC)
+    signature = Webhook(secret).sign(msg_id, at, body.decode())
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": " ".join([*extra, signature]),
+        "Content-Type": "application/json",
+    }
+
+
+def _post(client, source_id, secret, event, **kwargs):
+    body = json.dumps(event).encode()
+    return client.post(f"/v1/webhooks/{source_id}", data=body, headers=_signed(secret, body, **kwargs))
+
+
+def _events(config) -> int:
+    with unit_of_work(config) as session:
+        return session.scalar(select(func.count()).select_from(WebhookEvent))
+
+
+def _process_all(config) -> list[str]:
+    with unit_of_work(config) as session:
+        ids = session.scalars(select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None))).all()
+    outcomes = []
+    for event_id in ids:
+        with unit_of_work(config) as session:
+            outcomes.extend(webhooks.process_event(session, event_id).values())
+    return outcomes
+
+
+def test_a_source_gets_a_secret_shown_once_and_stored_encrypted(app, config, alice):
+    client = app.test_client()
+    created = _create(client, alice)
+    secret, source = created["secret"], created["source"]
+    assert secret.startswith("whsec_") and source["kind"] == "webhook" and not source["disabled"]
+    assert source["webhook_url"].endswith(f"/v1/webhooks/{source['id']}")
+    with unit_of_work(config) as session:
+        stored = session.get(Source, source["id"]).webhook_secret
+    assert secret not in stored and secret.removeprefix("whsec_") not in stored
+    shown = client.get(f"/v1/sources/{source['id']}", headers=bearer(alice)).get_json()
+    assert "secret" not in json.dumps(shown)
+    again = client.post("/v1/sources", json={"kind": "webhook", "name": "crm"}, headers=bearer(alice))
+    assert again.status_code == 409
+    assert client.post("/v1/sources", json={"kind": "vcard", "name": "x"}, headers=bearer(alice)).status_code == 422
+
+
+def test_signed_upsert_is_accepted_once_and_processed(app, config, alice, running_worker):
+    client = app.test_client()
+    created = _create(client, alice)
+    source_id, secret = created["source"]["id"], created["secret"]
+    first = _post(client, source_id, secret, {"type": "contact.upserted", "data": ADA})
+    assert first.status_code == 202 and first.get_json() == {"accepted": True, "duplicate": False}
+    replay = _post(client, source_id, secret, {"type": "contact.upserted", "data": ADA})
+    assert replay.status_code == 202 and replay.get_json()["duplicate"] is True
+    assert _events(config) == 1
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with unit_of_work(config) as session:
+            contact = session.scalar(select(Contact).where(Contact.source_id == source_id))
+        if contact is not None:
+            break
+        time.sleep(0.05)
+    assert contact is not None and contact.external_key == "crm-1"
+    with unit_of_work(config) as session:
+        assert session.get(WebhookEvent, 1).outcome == "created"
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("valid", 202),
+        ("no headers", 401),
+        ("wrong secret", 401),
+        ("299 s old", 202),
+        ("301 s old", 401),
+        ("301 s ahead", 401),
+        ("one good among several", 202),
+        ("only unknown versions", 401),
+        ("garbage signature", 401),
+        ("body changed", 401),
+    ],
+)
+def test_signature_verification(app, config, alice, case, expected):
+    client = app.test_client()
+    created = _create(client, alice)
+    source_id, secret = created["source"]["id"], created["secret"]
+    body = json.dumps({"type": "contact.upserted", "data": ADA}).encode()
+    now = datetime.now(tz=UTC)
+    other = Webhook(webhooks.secrets.new_webhook_secret()).sign("msg_1", now, body.decode())
+    headers = {
+        "valid": lambda: _signed(secret, body),
+        "no headers": lambda: {"Content-Type": "application/json"},
+        "wrong secret": lambda: _signed(webhooks.secrets.new_webhook_secret(), body),
+        "299 s old": lambda: _signed(secret, body, at=now - timedelta(seconds=299)),
+        "301 s old": lambda: _signed(secret, body, at=now - timedelta(seconds=301)),
+        "301 s ahead": lambda: _signed(secret, body, at=now + timedelta(seconds=301)),
+        "one good among several": lambda: _signed(secret, body, extra=[other, "v2,AAAA"]),
+        "only unknown versions": lambda: {**_signed(secret, body), "webhook-signature": "v2,AAAA v1a,BBBB"},
+        "garbage signature": lambda: {**_signed(secret, body), "webhook-signature": "garbage"},
+        "body changed": lambda: _signed(secret, body.replace(b"Ada", b"Eve")),
+    }[case]()
+    response = client.post(f"/v1/webhooks/{source_id}", data=body, headers=headers)
+    assert response.status_code == expected, response.get_data(as_text=True)
+    assert _events(config) == (1 if expected == 202 else 0)
+    if expected == 401:
+        assert response.content_type == "application/problem+json"
+
+
+def test_rotation_keeps_the_old_secret_for_the_grace_period(app, config, alice):
+    client = app.test_client()
+    created = _create(client, alice)
+    source_id, old = created["source"]["id"], created["secret"]
+    rotated = client.post(f"/v1/sources/{source_id}/rotate-secret", json={}, headers=bearer(alice)).get_json()
+    new = rotated["secret"]
+    assert new != old and rotated["source"]["secret_rotated_until"] is not None
+    upsert = {"type": "contact.upserted", "data": ADA}
+    assert _post(client, source_id, old, upsert, msg_id="a").status_code == 202
+    assert _post(client, source_id, new, upsert, msg_id="b").status_code == 202
+    now = client.post(f"/v1/sources/{source_id}/rotate-secret", json={"grace_seconds": 0}, headers=bearer(alice))
+    newest = now.get_json()["secret"]
+    assert _post(client, source_id, new, upsert, msg_id="c").status_code == 401
+    assert _post(client, source_id, old, upsert, msg_id="d").status_code == 401
+    assert _post(client, source_id, newest, upsert, msg_id="e").status_code == 202
+
+
+def test_unknown_disabled_invalid_large_and_wrong_type(app, config, alice, bob):
+    client = app.test_client()
+    created = _create(client, alice)
+    source_id, secret = created["source"]["id"], created["secret"]
+    upsert = {"type": "contact.upserted", "data": ADA}
+    assert _post(client, 999999, secret, upsert).status_code == 404
+    assert _post(client, alice.source_id, secret, upsert).status_code == 404  # a vCard source receives nothing
+    assert client.post(f"/v1/sources/{source_id}/disable", headers=bearer(bob)).status_code == 404
+    assert client.post(f"/v1/sources/{source_id}/disable", headers=bearer(alice)).get_json()["disabled"] is True
+    assert _post(client, source_id, secret, upsert).status_code == 404
+    client.post(f"/v1/sources/{source_id}/enable", headers=bearer(alice))
+
+    bad = _post(client, source_id, secret, {"type": "contact.upserted", "data": {"id": "x", "emails": "nope"}})
+    assert bad.status_code == 422
+    assert [e["field"] for e in bad.get_json()["errors"]] == ["contact.upserted.data.emails"]
+    assert _post(client, source_id, secret, {"type": "contact.exploded", "data": {"id": "x"}}).status_code == 422
+    body = b"{not json"
+    assert client.post(f"/v1/webhooks/{source_id}", data=body, headers=_signed(secret, body)).status_code == 422
+    huge = json.dumps({"type": "contact.upserted", "data": {**ADA, "notes": "x" * 300_000}}).encode()
+    assert client.post(f"/v1/webhooks/{source_id}", data=huge, headers=_signed(secret, huge)).status_code == 413
+    plain = json.dumps(upsert).encode()
+    headers = {**_signed(secret, plain), "Content-Type": "text/plain"}
+    assert client.post(f"/v1/webhooks/{source_id}", data=plain, headers=headers).status_code == 415
+    assert _events(config) == 0
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0), (0, 2, 1), "batch"])
+def test_upsert_delete_upsert_converges_in_any_processing_order(app, config, alice, order):
+    client = app.test_client()
+    created = _create(client, alice)
+    source_id, secret = created["source"]["id"], created["secret"]
+    start = datetime.now(tz=UTC) - timedelta(seconds=60)
+    events = [
+        {"type": "contact.upserted", "data": {**ADA, "company": "First"}},
+        {"type": "contact.deleted", "data": {"id": "crm-1"}},
+        {"type": "contact.upserted", "data": {**ADA, "company": "Analytical Engines"}},
+    ]
+    for index, event in enumerate(events):
+        response = _post(client, source_id, secret, event, msg_id=f"m{index}", at=start + timedelta(seconds=index))
+        assert response.status_code == 202
+    with unit_of_work(config) as session:
+        ids = session.scalars(select(WebhookEvent.id).order_by(WebhookEvent.id)).all()
+    if order == "batch":  # all three in one pipeline batch
+        with unit_of_work(config) as session:
+            assert sorted(webhooks.process_event(session, ids[1]).values()) == [
+                "created",
+                f"skipped: superseded by event {ids[2]}",
+                f"skipped: superseded by event {ids[2]}",
+            ]
+        order = ()
+    for position in order:
+        with unit_of_work(config) as session:
+            webhooks.process_event(session, ids[position], batch=1)
+    with unit_of_work(config) as session:
+        contacts = session.scalars(select(Contact).where(Contact.source_id == source_id)).all()
+        assert [c.fields["company"] for c in contacts] == ["Analytical Engines"]
+        assert session.get(Person, contacts[0].person_id).company == "Analytical Engines"
+        for event_id in ids:  # processing again changes nothing
+            assert webhooks.process_event(session, event_id) == {}
+    assert _process_all(config) == []
+
+
+def test_a_webhook_contact_merges_with_an_imported_one(app, config, alice):
+    client = app.test_client()
+    created = _create(client, alice)
+    # seed_user gave Alice a vCard contact Grace Hopper with email grace.alice@example.com
+    event = {
+        "type": "contact.upserted",
+        "data": {"id": "g", "given_name": "Grace", "emails": ["grace.alice@example.com"]},
+    }
+    assert _post(client, created["source"]["id"], created["secret"], event).status_code == 202
+    assert _process_all(config) == ["created"]
+    with unit_of_work(config) as session:
+        person = session.scalar(select(Identity.person_id).where(Identity.value == "grace.alice@example.com"))
+        owners = session.scalars(select(Contact.source_id).where(Contact.person_id == person)).all()
+    assert sorted(owners) == sorted([alice.source_id, created["source"]["id"]])
