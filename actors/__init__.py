@@ -8,6 +8,6 @@ from actors import broker as _broker
 
 _broker.setup()
 
-from actors import contacts, maintenance, projections, webhooks  # noqa: E402  (declared after the broker exists)
+from actors import backups, contacts, maintenance, projections, webhooks  # noqa: E402  (after the broker exists)
 
-__all__ = ["contacts", "maintenance", "projections", "webhooks"]
+__all__ = ["backups", "contacts", "maintenance", "projections", "webhooks"]

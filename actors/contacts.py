@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dramatiq
+from dramatiq.middleware import Shutdown
 
 from actors.broker import current_config
 from pipelines.contacts import importer
@@ -17,6 +18,7 @@ IMPORTS_QUEUE = "imports"
     max_retries=3,
     time_limit=25 * 60_000,
     throws=(importer.ImportRefused,),
+    notify_shutdown=True,  # a worker shutting down interrupts the batch (rolled back); the retry resumes after it
 )
 def import_file(import_id: int) -> None:
     """Stream an import's file in batches, one transaction each; a redelivery resumes after the last batch."""
@@ -32,8 +34,20 @@ def import_file(import_id: int) -> None:
             with unit_of_work(config) as session:
                 importer.process_batch(session, plan, records)
     except Exception as exc:
-        with unit_of_work(config) as session:
-            importer.fail_import(session, import_id, f"{type(exc).__name__}: {exc}")
+        if not _interrupted_by_shutdown(exc):  # a deploy is not a failure: the retry resumes after the last batch
+            with unit_of_work(config) as session:
+                importer.fail_import(session, import_id, f"{type(exc).__name__}: {exc}")
         raise
     with unit_of_work(config) as session:
         importer.finish_import(session, import_id)
+
+
+def _interrupted_by_shutdown(exc: BaseException) -> bool:
+    """True when `exc` was raised while the worker's shutdown notice (Dramatiq's `Shutdown`) was unwinding, for
+    example a rollback failing on a connection the interrupt left mid-query."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, Shutdown):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -451,6 +451,58 @@ def search(
 
 
 @main.command()
+@click.option("--list", "list_only", is_flag=True, help="List the backups instead of making one.")
+@click.option("--json", "as_json", is_flag=True)
+def backup(list_only: bool, as_json: bool) -> None:
+    """Back up the database to SIXDEG_BACKUP_DIR (pg_dump custom format, or SQLite's backup API) with a manifest."""
+    from pipelines import backups
+
+    config = _load_config()
+    try:
+        if list_only:
+            found = [b.manifest for b in backups.list_backups(config)]
+            if as_json:
+                click.echo(json.dumps(found))
+            for manifest in [] if as_json else found:
+                rows = ", ".join(f"{n} {k}" for k, n in manifest["rows"].items())
+                click.echo(f"{manifest['file']}  {manifest['created_at']}  {manifest['bytes']} bytes  {rows}")
+            return
+        made = backups.create_backup(config)
+        backups.apply_retention(config)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(made.manifest))
+    else:
+        click.echo(f"backup written: {made.path} ({made.manifest['bytes']} bytes in {made.manifest['seconds']} s)")
+
+
+@main.command()
+@click.argument("backup_ref", metavar="BACKUP")
+def restore(backup_ref: str) -> None:
+    """Restore BACKUP (a file, its name, or 'latest') into the configured, empty database; then rebuild the Neo4j
+    graph and the search index from it."""
+    from pipelines import backups
+    from pipelines.graph.stores import rebuild as rebuild_graph
+    from pipelines.migrate import upgrade
+    from pipelines.search.stores import rebuild as rebuild_search
+
+    config = _load_config()
+    try:
+        found = backups.find_backup(config, backup_ref)
+        counts = backups.restore(config, found)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored {found.path.name}: {counts['people']} people, {counts['contacts']} contacts")
+    upgrade(config)  # a backup from an older release is brought to this release's schema
+    if config.graph_kind == "neo4j":
+        graph = rebuild_graph(config)
+        click.echo(f"graph rebuilt: {graph['people']} people, {graph['edges']} edges")
+    search = rebuild_search(config)
+    click.echo(f"search rebuilt: {search['people']} people indexed")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int, help="HTTP server threads.")

@@ -401,3 +401,14 @@ class WebhookContactState(Base):
     sent_at: Mapped[datetime] = mapped_column()
     event_id: Mapped[int] = mapped_column(Id)
     deleted: Mapped[bool] = mapped_column(default=False)
+
+
+class ScheduledFire(Base):
+    """One fired slot of a scheduled job: the idempotency key that makes each slot enqueue exactly once, even when
+    two schedulers fire it (a failover, or two leaders by mistake)."""
+
+    __tablename__ = "scheduled_fires"
+
+    job_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scheduled_for: Mapped[datetime] = mapped_column(primary_key=True)
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -70,3 +70,26 @@ def notify_people_changed(session: Session, person_ids: set[int] | Sequence[int]
             execution_options={"synchronize_session": "fetch"},
         )
     send_after_commit(session, PROJECTION_SYNC_ACTOR, ids)
+
+
+def drift(expected: dict[int, int], actual: dict[int, int]) -> tuple[set[int], set[int]]:
+    """People a projection lacks or holds at another version, and people it holds that are gone."""
+    stale = {pid for pid, version in expected.items() if actual.get(pid) != version}
+    extra = set(actual) - set(expected)
+    return stale, extra
+
+
+def consistency_sweep(config: Config, session: Session) -> dict[str, dict[str, int]]:
+    """Compare every projection's people (ids and versions) with Postgres and re-project what drifted; returns
+    the counts per projection. Edges are re-projected with their people, not compared one by one."""
+    expected = dict(session.execute(select(Person.id, Person.version).where(Person.merged_into.is_(None))).all())
+    report: dict[str, dict[str, int]] = {}
+    for projection in configured_projections(config):
+        versions = getattr(projection, "versions", None)
+        if versions is None:
+            continue
+        stale, extra = drift(expected, versions())
+        if stale or extra:
+            projection.sync_people(session, sorted(stale | extra))
+        report[projection.name] = {"checked": len(expected), "stale": len(stale), "extra": len(extra)}
+    return report

@@ -369,6 +369,14 @@ class Neo4jGraph:
             found.update(rows)
         return sorted(found)
 
+    def person_versions(self) -> dict[int, int]:
+        """Every node's person id and version (for the consistency sweep)."""
+        return self._read(
+            lambda tx: {
+                r["id"]: r["version"] for r in tx.run("MATCH (p:Person) RETURN p.id AS id, p.version AS version")
+            }
+        )
+
     def clear(self) -> None:
         """Delete every person and edge, a batch per transaction (for `sixdeg rebuild graph`)."""
         for query in (_CLEAR_SOME_EDGES, _CLEAR_SOME_PEOPLE):

@@ -80,6 +80,9 @@ class GraphProjection:
     def __init__(self, store: GraphStore) -> None:
         self.store = store
 
+    def versions(self) -> dict[int, int]:
+        return self.store.person_versions()  # type: ignore[attr-defined]  # Neo4j only: SQL needs no projection
+
     def sync_people(self, session: Session, person_ids: Sequence[int]) -> None:
         ids = sorted(set(person_ids))
         alive = {

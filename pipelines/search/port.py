@@ -122,6 +122,9 @@ class SearchIndex(Protocol):
     def get(self, person_id: int) -> dict[str, object] | None:
         """The stored engine document of a person (for checks and the consistency sweep), or None."""
 
+    def versions(self) -> dict[int, int]:
+        """Every document's person id and version (for the consistency sweep)."""
+
     def refresh(self) -> None:
         """Make every write so far visible to searches (tests; engines refresh on their own within a second)."""
 

@@ -155,6 +155,10 @@ class SqliteSearch:
         with self._transaction() as db:
             self._write(db, [generation], [], person_ids)
 
+    def versions(self) -> dict[int, int]:
+        g = self._current()
+        return dict(self._db().execute(f"SELECT id, version FROM {g}_docs").fetchall()) if g else {}
+
     def generation_ids(self, generation: str) -> Iterator[int]:
         yield from (row[0] for row in self._db().execute(f"SELECT id FROM {generation}_docs ORDER BY id").fetchall())
 

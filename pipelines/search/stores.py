@@ -65,6 +65,9 @@ class SearchProjection:
     def __init__(self, index: SearchIndex) -> None:
         self.index = index
 
+    def versions(self) -> dict[int, int]:
+        return self.index.versions()
+
     def sync_people(self, session: Session, person_ids: Sequence[int]) -> None:
         docs, gone = documents_for(session, person_ids)
         if gone:
