@@ -118,33 +118,40 @@ def create_backup(config: Config, *, stop: Any = None) -> Backup:
 
 
 def _pg_dump(config: Config, target: Path, stop: Any) -> None:
+    """Dump to `target`, at most `config.backup_rate_bytes` per second of (compressed) output: when we stop
+    reading, pg_dump stops reading and the server process feeding it waits, so a backup takes a bounded share of
+    the machine instead of all it can get while the API and workers run."""
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         raise BackupError("pg_dump is not installed: apt-get install postgresql-client (version ≥ the server's)")
     process = subprocess.Popen(
-        [
-            pg_dump,
-            "--format=custom",
-            "--no-owner",
-            "--no-privileges",
-            f"--file={target}",
-            f"--dbname={_libpq_url(config)}",
-        ],
-        stdout=subprocess.DEVNULL,
+        [pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--dbname={_libpq_url(config)}"],
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    assert process.stdout is not None and process.stderr is not None
+    rate = max(1, config.backup_rate_bytes)
+    started, written = time.monotonic(), 0
     try:
-        while process.poll() is None:
-            if stop is not None and stop.is_set():
-                raise BackupError("backup interrupted (shutting down); it will run again")
-            time.sleep(0.1)
+        with target.open("wb") as out:
+            while chunk := process.stdout.read(64 * 1024):
+                if stop is not None and stop.is_set():
+                    raise BackupError("backup interrupted (shutting down); it will run again")
+                out.write(chunk)
+                written += len(chunk)
+                ahead = written / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+        process.wait()
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(30)
+    if stop is not None and stop.is_set():
+        raise BackupError("backup interrupted (shutting down); it will run again")
     if process.returncode != 0:
-        error = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
+        error = process.stderr.read().decode(errors="replace").strip()
         raise BackupError(f"pg_dump failed ({process.returncode}): {error[-500:]}")
 
 

@@ -205,6 +205,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "SIXDEG_BACKUP_RATE_BYTES",
+        "backup_rate_bytes",
+        str(1024 * 1024),
+        "Most backup output written per second (throttles pg_dump so a backup does not starve the API).",
+        _positive_int,
+    ),
+    Setting(
         "SIXDEG_WEBHOOK_MAX_BYTES",
         "webhook_max_bytes",
         str(256 * 1024),
@@ -293,6 +300,7 @@ class Config:
     session_days: int = 30
     max_body_bytes: int = 1024 * 1024
     webhook_max_bytes: int = 256 * 1024
+    backup_rate_bytes: int = 1024 * 1024
     max_upload_bytes: int = 100 * 1024 * 1024
     ratelimit_default: str = "1200/minute"
     ratelimit_auth: str = "10/minute;100/hour"

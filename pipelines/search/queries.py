@@ -12,13 +12,13 @@ import threading
 from typing import Any
 
 from cachetools import TTLCache
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from pipelines.config import Config
-from pipelines.graph.port import GraphStore
+from pipelines.graph.port import Access, GraphStore
 from pipelines.graph.queries import access_for
-from pipelines.models import Contact, Sharing, Source, User
+from pipelines.models import Connection, Contact, Sharing, Source, User
 from pipelines.search.documents import documents_for
 from pipelines.search.port import (
     MAX_LIMIT,
@@ -65,6 +65,38 @@ def degrees(config: Config, session: Session, store: GraphStore, user: User | No
     with _degree_lock:
         _degree_cache[key] = distances
     return distances
+
+
+def degree_of(config: Config, session: Session, store: GraphStore, user: User, person_id: int) -> int | None:
+    """One person's degree: from the cached map when there is one, else one bounded path search (cheaper than
+    mapping the user's whole 3-hop network, which for a very large network takes seconds)."""
+    if person_id == user.person_id:
+        return 0
+    with _degree_lock:
+        cached = _degree_cache.get((f"{config.graph_url}|{config.database_url}", user.id))
+    if cached is not None:
+        return cached.get(person_id)
+    access = access_for(session, user)
+    if _knows_directly(session, access, user.person_id, person_id):  # the common case: one of your contacts
+        return 1
+    # From the person towards the user: the search starts on the side that is usually far smaller.
+    paths = store.shortest_paths(person_id, user.person_id, access, max_hops=MAX_DEGREE, limit=1)
+    return paths[0].hop_count if paths else None
+
+
+def _knows_directly(session: Session, access: Access, a: int, b: int) -> bool:
+    """Whether a permitted edge joins a and b (either direction), straight from the system of record."""
+    between = or_(
+        and_(Connection.from_person_id == a, Connection.to_person_id == b),
+        and_(Connection.from_person_id == b, Connection.to_person_id == a),
+    )
+    query = select(Connection.id).where(between)
+    if access.owners is not None:
+        allowed = Connection.owner_user_id.in_(sorted(access.owners))
+        if access.include_unowned:
+            allowed = or_(allowed, Connection.owner_user_id.is_(None))
+        query = query.where(allowed)
+    return session.scalar(query.limit(1)) is not None
 
 
 def forget_degrees() -> None:
@@ -156,7 +188,7 @@ def person_detail(
         "company": doc.company,
         "title": doc.title,
         "location": doc.location,
-        "degree": degrees(config, session, store, user).get(doc.id) if user else None,
+        "degree": degree_of(config, session, store, user, doc.id) if user else None,
         "is_you": user is not None and user.person_id == doc.id,
         "contacts": [],
     }
