@@ -7,6 +7,7 @@ from dataclasses import asdict
 from flask import Blueprint, Response, current_app, jsonify
 
 from api.problems import Problem
+from pipelines.backups import last_success
 from pipelines.health import check_backends
 
 blueprint = Blueprint("health", __name__)
@@ -34,4 +35,6 @@ def readyz() -> Response:
             headers={"Retry-After": "5"},
             backends=backends,
         )
-    return jsonify(status="ready", backends=backends)
+    last_backup = last_success(current_app.config["SIXDEG"])
+    # For monitoring: alert when this is older than a couple of hours (the backup job runs hourly).
+    return jsonify(status="ready", backends=backends, last_backup_at=last_backup.isoformat() if last_backup else None)

@@ -66,6 +66,12 @@ def test_healthz_and_readyz_on_embedded_defaults(app):
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert set(ready.get_json()["backends"]) == {"database", "broker", "graph", "search"}
+    assert ready.get_json()["last_backup_at"] is None
+
+    from pipelines.backups import create_backup
+
+    made = create_backup(app.config["SIXDEG"])
+    assert client.get("/readyz").get_json()["last_backup_at"] == made.manifest["created_at"]
 
 
 def test_readyz_names_the_failing_backend(sqlite_config):

@@ -153,3 +153,28 @@ def test_rebuild_while_searching(config) -> None:
     with unit_of_work(config) as session:
         alive = session.scalars(select(Person.id).where(Person.merged_into.is_(None))).all()
     assert len(alive) == 302
+
+
+def test_the_consistency_sweep_repairs_drift(migrated_sqlite_config) -> None:
+    from pipelines.projections import consistency_sweep
+    from pipelines.search.port import PersonDoc
+
+    config = migrated_sqlite_config
+    alice = seed_user(config, "alice@example.com")
+    rebuild(config)
+    index = search_index(config)
+    grace, linus = alice.person_ids[:2]
+    index.delete([grace])  # lost
+    stale = index.get(linus)
+    index.upsert([PersonDoc(id=987654, version=1, name="Ghost", owners=(alice.user_id,))])  # gone from Postgres
+    with unit_of_work(config) as session:
+        session.get(Person, linus).title = "Kernel hacker"
+        session.get(Person, linus).version = stale["_version"] + 5  # changed without telling the projection
+    with unit_of_work(config) as session:
+        report = consistency_sweep(config, session)
+    assert report["search"]["stale"] == 2 and report["search"]["extra"] == 1
+    assert index.get(grace) is not None and index.get(987654) is None
+    assert index.get(linus)["title"] == "Kernel hacker"
+    with unit_of_work(config) as session:
+        again = consistency_sweep(config, session)
+    assert again["search"]["stale"] == again["search"]["extra"] == 0
