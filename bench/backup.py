@@ -19,8 +19,6 @@ import argparse
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -28,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BIN, PASSWORD, ROOT, free_port, fresh_database, percentile, sixdeg, token_session, write_results
+from common import PASSWORD, ROOT, fresh_database, percentile, served, sixdeg, token_session, write_results
 
 sys.path.insert(0, str(ROOT))
 
@@ -116,30 +114,7 @@ def main() -> None:
     people = load(database, args.contacts)
     print(f"wrote {args.contacts} contacts in {time.perf_counter() - started:.0f} s", flush=True)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--workers",
-            "4",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "api:create_app()",
-        ],
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/healthz", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+    with served(env, gunicorn_workers=4) as base:
         client = token_session(base, EMAIL)
         latencies(client, base, people, 100, 0)  # warm up
         idle = latencies(client, base, people, args.requests, 1)
@@ -156,9 +131,6 @@ def main() -> None:
         while thread.is_alive():
             during += latencies(client, base, people, 50, len(during))
         thread.join()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
     print(
         f"backup: {result['seconds']:.1f} s, {result['manifest']['bytes'] / 2**20:.0f} MiB | API p50/p99 idle "
         f"{percentile(idle, 0.5):.1f}/{percentile(idle, 0.99):.1f} ms, during the backup "

@@ -54,15 +54,25 @@ def percentile(values: list[float], share: float) -> float:
 
 
 @contextmanager
-def served(env: dict) -> Iterator[str]:
-    """`sixdeg serve` on a free port with `env`; yields its base URL and stops it afterwards."""
+def served(env: dict, *, gunicorn_workers: int = 0) -> Iterator[str]:
+    """The API on a free port with `env`: `sixdeg serve` (waitress, worker threads, scheduler), or with
+    `gunicorn_workers` the production server `gunicorn 'api:create_app()'`. Yields its base URL, stops it after."""
     port = free_port()
+    if gunicorn_workers:
+        command = [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(gunicorn_workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "api:create_app()",
+        ]
+    else:
+        command = [str(BIN / "sixdeg"), "serve", "--port", str(port)]
     server = subprocess.Popen(
-        [str(BIN / "sixdeg"), "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -74,7 +84,7 @@ def served(env: dict) -> Iterator[str]:
                 time.sleep(0.2)
         yield base
     finally:
-        server.send_signal(signal.SIGTERM)
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
 
 

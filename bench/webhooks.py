@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BIN, PASSWORD, ROOT, free_port, fresh_database, percentile, served, sixdeg, write_results
+from common import BIN, PASSWORD, ROOT, fresh_database, percentile, served, sixdeg, write_results
 
 sys.path.insert(0, str(ROOT))
 
@@ -111,34 +111,8 @@ def run(server: str, env: dict, database: str, loadgen: Path, args: argparse.Nam
     )
     try:
         if server == "gunicorn":
-            port = free_port()
-            process = subprocess.Popen(
-                [
-                    str(BIN / "gunicorn"),
-                    "--workers",
-                    str(args.gunicorn_workers),
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--log-level",
-                    "warning",
-                    "api:create_app()",
-                ],
-                env=env,
-                cwd=ROOT,
-                start_new_session=True,
-            )
-            base = f"http://127.0.0.1:{port}"
-            try:
-                for _ in range(300):
-                    try:
-                        if requests.get(f"{base}/healthz", timeout=5).ok:
-                            break
-                    except requests.RequestException:
-                        time.sleep(0.2)
+            with served(env, gunicorn_workers=args.gunicorn_workers) as base:
                 return measure(base, env, database, loadgen, args, prefix)
-            finally:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(30)
         with served({**env, "SIXDEG_WORKER_THREADS": "1"}) as base:
             return measure(base, env, database, loadgen, args, prefix)
     finally:

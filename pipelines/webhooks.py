@@ -298,37 +298,10 @@ def _apply_events(session: Session, events: list[WebhookEvent]) -> dict[int, str
 
 
 def _normalized(event: WebhookEvent) -> NormalizedContact | RowError:
+    """The event's contact through the importers' normalization (the payload has the importers' fields)."""
     data = ContactUpserted.model_validate(event.payload).data
+    fields = data.model_dump(exclude={"id", "default_region"})
     parsed = ParsedContact(
-        line=0,
-        external_key=data.id,
-        display_name=data.display_name,
-        given_name=data.given_name,
-        middle_name=data.middle_name,
-        family_name=data.family_name,
-        nickname=data.nickname,
-        emails=tuple(data.emails),
-        phones=tuple(data.phones),
-        company=data.company,
-        title=data.title,
-        department=data.department,
-        location=data.location,
-        profile_urls=tuple(data.profile_urls),
-        urls=tuple(data.urls),
-        birthday=data.birthday,
-        connected_on=data.connected_on,
-        notes=data.notes,
+        line=0, external_key=data.id, **{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
     )
     return normalize(parsed, data.default_region.upper() if data.default_region else None)
-
-
-def pending_events(session: Session, older_than: timedelta, limit: int = 1000) -> list[int]:
-    """Events accepted but not processed for a while (their message was lost?): for a sweep to re-enqueue."""
-    return list(
-        session.scalars(
-            select(WebhookEvent.id)
-            .where(WebhookEvent.processed_at.is_(None), WebhookEvent.received_at < utcnow() - older_than)
-            .order_by(WebhookEvent.id)
-            .limit(limit)
-        )
-    )
