@@ -16,7 +16,7 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app for `config` (default: from the environment). Migrates on boot under a lock."""
     import actors  # noqa: F401  - declares every actor on the configured broker
     from actors import broker as broker_setup
-    from api import accounts, contacts, context, docs, graph, health, imports, limits, people, webhooks
+    from api import accounts, contacts, context, docs, graph, health, imports, limits, people, web, webhooks
     from api.problems import register_problem_handlers
 
     config = config or Config.from_env()
@@ -42,4 +42,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(people.blueprint)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(docs.blueprint)
+    app.register_blueprint(web.blueprint)
+    limits.limiter.exempt(web.blueprint)
     return app

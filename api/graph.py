@@ -7,7 +7,7 @@ from spectree import Response as Responses
 
 from api.context import config, db, login_required, require_user
 from api.problems import Problem
-from api.schemas import MutualsOut, PathQuery, PathsOut, ReachOut, ReachQuery, StatsOut
+from api.schemas import GraphOut, GraphQuery, MutualsOut, PathQuery, PathsOut, ReachOut, ReachQuery, StatsOut
 from api.spec import spec
 from pipelines.graph import queries
 from pipelines.graph.stores import graph_store
@@ -62,6 +62,29 @@ def stats() -> Response:
     user = require_user()
     counts = graph_store(config()).degree_counts(user.person_id, queries.access_for(db(), user), max_hops=3)
     return jsonify({"degrees": {str(d): counts.get(d, 0) for d in (1, 2, 3)}})
+
+
+@blueprint.get("/network/graph")
+@login_required
+@spec.validate(query=GraphQuery, resp=Responses(HTTP_200=GraphOut, HTTP_404=None), tags=["network"])
+def network_graph(query: GraphQuery) -> Response:
+    """Your network (or someone's neighbourhood) for drawing: the nearest people and the connections among
+    them, through edges you may use. Expand a node by asking again with `around` set to it and `hops=1`."""
+    user = require_user()
+    center = user.person_id if query.around is None else queries.resolve_person(db(), str(query.around))
+    if center is None:
+        raise Problem(404, "Not Found", f"There is no person {query.around}.", slug="not-found")
+    found = graph_store(config()).neighbourhood(
+        center, queries.access_for(db(), user), max_hops=query.hops, limit=query.limit
+    )
+    cards = queries.people_cards(db(), list(found.distances))
+    nodes = [{**cards[person], "distance": distance} for person, distance in found.distances.items() if person in cards]
+    edges = [
+        {"source": a, "target": b, "strength": round(strength, 4)}
+        for a, b, strength in found.edges
+        if a in cards and b in cards
+    ]
+    return jsonify({"center": center, "nodes": nodes, "edges": edges, "truncated": found.truncated})
 
 
 @blueprint.get("/network/reach")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from importlib.metadata import version
 
 from flask import Blueprint, Response, current_app, jsonify
 
@@ -17,6 +18,13 @@ blueprint = Blueprint("health", __name__)
 def healthz() -> Response:
     """The process is alive and serving requests (no backend is touched)."""
     return jsonify(status="ok")
+
+
+@blueprint.get("/v1/about")
+def about() -> Response:
+    """What the browser app needs before anyone logs in: the version, and the demo login when this server was
+    started with `sixdeg serve --demo` (null otherwise)."""
+    return jsonify(version=version("sixdeg"), demo=current_app.config.get("SIXDEG_DEMO"))
 
 
 @blueprint.get("/readyz")

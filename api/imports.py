@@ -12,7 +12,7 @@ from api.problems import Problem
 from api.schemas import ImportErrorOut, ImportForm, ImportOut, MergeOut, MergeSuggestionOut, Page, render
 from api.spec import spec
 from pipelines.contacts import importer
-from pipelines.contacts.merge import MergeRefused, undo_merge
+from pipelines.contacts.merge import MergeRefused, accept_suggestion, dismiss_suggestion, undo_merge
 from pipelines.models import Import, ImportError_, Merge, MergeSuggestion
 
 blueprint = Blueprint("imports", __name__, url_prefix="/v1")
@@ -147,8 +147,32 @@ def undo(merge_id: int) -> Response:
 def list_merge_suggestions(query: PageQuery) -> Response:
     """People in your data with the same name and company: maybe one human. sixdeg never merges these itself."""
     return page_response(
-        select(MergeSuggestion).where(MergeSuggestion.user_id == require_user().id),
+        select(MergeSuggestion).where(
+            MergeSuggestion.user_id == require_user().id, MergeSuggestion.dismissed_at.is_(None)
+        ),
         MergeSuggestion.id,
         query,
         render(MergeSuggestionOut),
     )
+
+
+@blueprint.post("/merge-suggestions/<int:suggestion_id>/accept")
+@login_required
+@spec.validate(resp=Responses(HTTP_200=MergeOut, HTTP_404=None, HTTP_409=None), tags=["merges"])
+def accept(suggestion_id: int) -> Response:
+    """Yes, the same human: merge the two people (undo it like any merge). Answers with the merge."""
+    suggestion = owned_or_404(MergeSuggestion, suggestion_id, "merge suggestion")
+    try:
+        merge = accept_suggestion(db(), suggestion)
+    except MergeRefused as exc:
+        raise Problem(409, "Conflict", str(exc), slug="conflict") from None
+    return jsonify(render(MergeOut)(merge))
+
+
+@blueprint.post("/merge-suggestions/<int:suggestion_id>/dismiss")
+@login_required
+@spec.validate(resp=Responses(HTTP_204=None, HTTP_404=None), tags=["merges"])
+def dismiss(suggestion_id: int) -> Response:
+    """No, two different people: the suggestion goes away and is never made again."""
+    dismiss_suggestion(db(), owned_or_404(MergeSuggestion, suggestion_id, "merge suggestion"))
+    return Response(status=204)

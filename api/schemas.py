@@ -287,6 +287,29 @@ class ReachOut(BaseModel):
     people: list[ReachItem] = Field(description="People at the company within 3 hops, best path first.")
 
 
+class GraphQuery(Strict):
+    around: int | None = Field(None, ge=1, description="Whose neighbourhood (a person id); default: you.")
+    hops: int = Field(2, ge=1, le=2, description="How far out from `around`.")
+    limit: int = Field(2000, ge=1, le=5000, description="Most people returned, nearest and strongest ties first.")
+
+
+class GraphNode(PersonCard):
+    distance: int = Field(description="Hops from `around` (0 is `around` itself).")
+
+
+class GraphEdge(BaseModel):
+    source: int
+    target: int
+    strength: float
+
+
+class GraphOut(BaseModel):
+    center: int
+    nodes: list[GraphNode]
+    edges: list[GraphEdge] = Field(description="Every connection you may use among the nodes, strongest per pair.")
+    truncated: bool = Field(description="True when people within `hops` were left out to stay within `limit`.")
+
+
 # --- search ----------------------------------------------------------------------------------------------------
 
 
@@ -353,6 +376,12 @@ class PersonContact(BaseModel):
     updated_at: datetime
 
 
+class PersonSuggestion(BaseModel):
+    id: int = Field(description="The merge suggestion's id (accept or dismiss it).")
+    reason: str
+    other: PersonCard
+
+
 class PersonOut(BaseModel):
     id: int
     name: str
@@ -362,6 +391,12 @@ class PersonOut(BaseModel):
     degree: int | None
     is_you: bool
     contacts: list[PersonContact] = Field(description="Your own contact records of this person.")
+    merges: list[MergeOut] = Field(
+        default_factory=list, description="Your merges that folded someone into this person (undoable)."
+    )
+    merge_suggestions: list[PersonSuggestion] = Field(
+        default_factory=list, description="People in your data who may be this person too."
+    )
 
 
 # --- webhook sources -------------------------------------------------------------------------------------------

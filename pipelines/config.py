@@ -140,6 +140,13 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Key for sessions and encrypted secrets (default: generated once into the data dir).",
     ),
+    Setting(
+        "SIXDEG_WEB_DIR",
+        "web_dir",
+        None,
+        "The built browser app served at / (default: web/dist beside the code; `make web` builds it).",
+        lambda _v, raw: Path(raw),
+    ),
     Setting("SIXDEG_SENTRY_DSN", "sentry_dsn", "", "Sentry DSN; empty disables error reporting."),
     Setting(
         "SIXDEG_BACKUP_DIR",
@@ -288,6 +295,7 @@ class Config:
     search_index: str = "people"
     secret_key: str = ""
     sentry_dsn: str = ""
+    web_dir: Path | None = None
     backup_dir: Path = Path("./var/backups")
     ratelimit_storage: str = "memory://"
     worker_threads: int = 4

@@ -348,6 +348,7 @@ class MergeSuggestion(Base):
     person_b_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dismissed_at: Mapped[datetime | None] = mapped_column()
 
 
 class ContactChange(Base):

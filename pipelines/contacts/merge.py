@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from pipelines.models import Connection, Contact, Identity, Merge, Person, User, utcnow
+from pipelines.models import Connection, Contact, Identity, Merge, MergeSuggestion, Person, User, utcnow
 from pipelines.projections import notify_people_changed
 
 
@@ -208,3 +208,41 @@ def undo_merge(session: Session, merge_id: int) -> Merge:
     session.flush()
     notify_people_changed(session, {survivor_id, merged_id})
     return merge
+
+
+def open_suggestions(session: Session, user_id: int, person_id: int | None = None) -> list[MergeSuggestion]:
+    """The user's merge suggestions still worth asking about: not dismissed, both people still separate and
+    alive; only those involving `person_id` when given."""
+    query = select(MergeSuggestion).where(MergeSuggestion.user_id == user_id, MergeSuggestion.dismissed_at.is_(None))
+    if person_id is not None:
+        query = query.where(or_(MergeSuggestion.person_a_id == person_id, MergeSuggestion.person_b_id == person_id))
+    found = list(session.scalars(query.order_by(MergeSuggestion.id)))
+    live = live_person_ids(session, {p for s in found for p in (s.person_a_id, s.person_b_id)})
+    return [s for s in found if live[s.person_a_id] == s.person_a_id and live[s.person_b_id] == s.person_b_id]
+
+
+def accept_suggestion(session: Session, suggestion: MergeSuggestion) -> Merge:
+    """The user says the two suggested people are one: merge them (undoable) and retire the suggestion."""
+    if suggestion.dismissed_at is not None:
+        raise MergeRefused("this suggestion was dismissed")
+    live = live_person_ids(session, {suggestion.person_a_id, suggestion.person_b_id})
+    a, b = live[suggestion.person_a_id], live[suggestion.person_b_id]
+    if a == b:
+        raise MergeRefused("these two people are already one")
+    survivor = choose_survivor(session, {a, b})
+    merge = merge_people(
+        session,
+        survivor,
+        b if survivor == a else a,
+        f"you confirmed: {suggestion.reason}",
+        user_id=suggestion.user_id,
+    )
+    session.delete(suggestion)
+    session.flush()
+    return merge
+
+
+def dismiss_suggestion(session: Session, suggestion: MergeSuggestion) -> None:
+    """The user says these are two different people: never suggest this pair again."""
+    suggestion.dismissed_at = utcnow()
+    session.flush()

@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 from neo4j import Driver, GraphDatabase, ManagedTransaction, unit_of_work
 
 from pipelines.graph import paths
-from pipelines.graph.port import MAX_HOPS, Access, Edge, Hop, Path, PersonNode
+from pipelines.graph.port import MAX_HOPS, Access, Edge, Hop, Neighbourhood, Path, PersonNode
 
 T = TypeVar("T")
 
@@ -480,6 +480,11 @@ class Neo4jGraph:
         query = _cypher(_NEIGHBOUR_IDS if a == b else _MUTUALS, access)
         ids = self._read(lambda tx: tx.run(query, params).single(strict=True)["ids"])
         return sorted(set(ids) - {a, b})
+
+    def neighbourhood(self, source: int, access: Access, *, max_hops: int = 2, limit: int = 2000) -> Neighbourhood:
+        return self._read(
+            lambda tx: paths.neighbourhood(paths.Neighbours(self._fetcher(tx, access)), source, max_hops, limit)
+        )
 
     def best_paths_to_each(
         self, source: int, targets: Sequence[int], access: Access, *, max_hops: int = 3, limit: int = 20

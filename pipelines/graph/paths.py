@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import pairwise
 
-from pipelines.graph.port import Hop, Path
+from pipelines.graph.port import Hop, Neighbourhood, Path
 
 Fetch = Callable[[Sequence[int]], Mapping[int, Mapping[int, float]]]
 """people → {person: {neighbour: strength of the strongest permitted edge}}; people without edges may be absent."""
@@ -92,6 +92,42 @@ def hop_distances(nb: Neighbours, source: int, max_depth: int | None = None) -> 
         depth += 1
         frontier = _expand(nb, frontier, dist, depth)
     return dist
+
+
+def neighbourhood(nb: Neighbours, source: int, max_depth: int, limit: int) -> Neighbourhood:
+    """The ego network: layer by layer, each layer's people by their strongest tie to the layer before (then
+    id), cut at `limit` people; then the edges among the chosen people."""
+    chosen = {source: 0}
+    frontier = [source]
+    truncated = False
+    for depth in range(1, max_depth + 1):
+        if not frontier:
+            break
+        nb.load(frontier)
+        ties: dict[int, float] = {}
+        for person in frontier:
+            for neighbour, strength in nb.of(person).items():
+                if neighbour not in chosen and strength > ties.get(neighbour, -1.0):
+                    ties[neighbour] = strength
+        room = limit - len(chosen)
+        layer = sorted(ties, key=lambda p: (-ties[p], p))[: max(room, 0)]
+        if len(layer) < len(ties):
+            truncated = True
+        for person in layer:
+            chosen[person] = depth
+        frontier = layer
+        if truncated:
+            break
+    nb.load(chosen)
+    edges: dict[tuple[int, int], float] = {}
+    for person in chosen:
+        for neighbour, strength in nb.of(person).items():
+            if neighbour in chosen and neighbour != person:
+                pair = (min(person, neighbour), max(person, neighbour))
+                edges[pair] = max(strength, edges.get(pair, -1.0))
+    return Neighbourhood(
+        distances=chosen, edges=[(a, b, s) for (a, b), s in sorted(edges.items())], truncated=truncated
+    )
 
 
 def degree_counts(nb: Neighbours, source: int, max_depth: int) -> dict[int, int]:

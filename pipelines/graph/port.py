@@ -94,6 +94,15 @@ class Path:
         return (self.hop_count, -round(self.strength, 12), self.people)
 
 
+@dataclass(frozen=True)
+class Neighbourhood:
+    """The people around someone and the connections among them, for drawing (the ego network)."""
+
+    distances: dict[int, int]
+    edges: list[tuple[int, int, float]]
+    truncated: bool
+
+
 class GraphStore(Protocol):
     """What every graph adapter provides. Ids are Postgres person ids."""
 
@@ -130,6 +139,10 @@ class GraphStore(Protocol):
 
     def degree_counts(self, source: int, access: Access, *, max_hops: int = 3) -> dict[int, int]:
         """How many people are at exactly 1, 2, ... `max_hops` hops."""
+
+    def neighbourhood(self, source: int, access: Access, *, max_hops: int = 2, limit: int = 2000) -> Neighbourhood:
+        """Up to `limit` people within `max_hops` of source (nearest first, then by their strongest tie to a
+        nearer person, then by id) and every permitted edge among them (strongest per pair, smaller id first)."""
 
     def best_paths_to_each(
         self, source: int, targets: Sequence[int], access: Access, *, max_hops: int = 3, limit: int = 20

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from pipelines.config import Config
 from pipelines.db import among, get_engine
 from pipelines.graph import paths
-from pipelines.graph.port import MAX_HOPS, Access, Edge, Hop, Path, PersonNode
+from pipelines.graph.port import MAX_HOPS, Access, Edge, Hop, Neighbourhood, Path, PersonNode
 from pipelines.models import Connection
 
 _edges = Connection.__table__.c
@@ -80,6 +80,10 @@ class SqlGraph:
     def degree_counts(self, source: int, access: Access, *, max_hops: int = 3) -> dict[int, int]:
         with Session(self._engine) as session:
             return paths.degree_counts(paths.Neighbours(_fetcher(session, access)), source, max_hops)
+
+    def neighbourhood(self, source: int, access: Access, *, max_hops: int = 2, limit: int = 2000) -> Neighbourhood:
+        with Session(self._engine) as session:
+            return paths.neighbourhood(paths.Neighbours(_fetcher(session, access)), source, max_hops, limit)
 
     def best_paths_to_each(
         self, source: int, targets: Sequence[int], access: Access, *, max_hops: int = 3, limit: int = 20

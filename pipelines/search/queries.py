@@ -16,9 +16,10 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from pipelines.config import Config
+from pipelines.contacts.merge import open_suggestions
 from pipelines.graph.port import Access, GraphStore
-from pipelines.graph.queries import access_for
-from pipelines.models import Connection, Contact, Sharing, Source, User
+from pipelines.graph.queries import access_for, people_cards
+from pipelines.models import Connection, Contact, Merge, Sharing, Source, User
 from pipelines.search.documents import documents_for
 from pipelines.search.port import (
     MAX_LIMIT,
@@ -208,4 +209,36 @@ def person_detail(
             }
             for contact_id, fields, updated, source_id, kind, name in rows
         ]
+        detail.update(_merge_overview(session, user, doc.id))
     return detail
+
+
+def _merge_overview(session: Session, user: User, person_id: int) -> dict[str, Any]:
+    """The user's merges into this person (undoable) and open suggestions that this person is someone else."""
+    merges = session.scalars(
+        select(Merge)
+        .where(Merge.user_id == user.id, Merge.survivor_id == person_id, Merge.undone_at.is_(None))
+        .order_by(Merge.id.desc())
+    ).all()
+    suggestions = open_suggestions(session, user.id, person_id)
+    others = people_cards(
+        session, [s.person_b_id if s.person_a_id == person_id else s.person_a_id for s in suggestions]
+    )
+    return {
+        "merges": [
+            {
+                "id": m.id,
+                "survivor_id": m.survivor_id,
+                "merged_id": m.merged_id,
+                "reason": m.reason,
+                "created_at": m.created_at.isoformat(),
+                "undone_at": None,
+            }
+            for m in merges
+        ],
+        "merge_suggestions": [
+            {"id": s.id, "reason": s.reason, "other": others[other]}
+            for s in suggestions
+            if (other := s.person_b_id if s.person_a_id == person_id else s.person_a_id) in others
+        ],
+    }

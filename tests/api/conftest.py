@@ -1,12 +1,21 @@
+from dataclasses import replace
+
 import pytest
 
 from api import create_app
 from tests.support.people import seed_user
 
+WEB_INDEX = "<!doctype html><title>sixdeg</title><div id=app></div>"
+
 
 @pytest.fixture
 def app(migrated_sqlite_config):
-    return create_app(migrated_sqlite_config)
+    """The API on embedded SQLite, serving a stand-in for the built browser app."""
+    web_dir = migrated_sqlite_config.data_dir / "web"
+    (web_dir / "assets").mkdir(parents=True)
+    (web_dir / "index.html").write_text(WEB_INDEX)
+    (web_dir / "assets" / "index-abc123.js").write_text("console.log('sixdeg')")
+    return create_app(replace(migrated_sqlite_config, web_dir=web_dir))
 
 
 @pytest.fixture

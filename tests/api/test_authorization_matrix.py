@@ -58,10 +58,16 @@ EXPECTED = {
     ("imports.list_merges", "GET"): _private(200),
     ("imports.undo", "POST"): _private(200, other=404),
     ("imports.list_merge_suggestions", "GET"): _private(200),
+    ("imports.accept", "POST"): _private(200, other=404),
+    ("imports.dismiss", "POST"): _private(204, other=404),
     ("graph.paths", "GET"): _private(200),
     ("graph.mutuals", "GET"): _private(200),  # anyone may ask whom they share with a person
     ("graph.stats", "GET"): _private(200),
     ("graph.reach", "GET"): _private(200),
+    ("graph.network_graph", "GET"): _private(200),
+    ("health.about", "GET"): _all(200),
+    ("web.index", "GET"): _all(200),
+    ("web.app_path", "GET"): _all(200),  # a deep link into the browser app: its index.html
     ("people.search", "GET"): _private(200),
     ("people.suggest", "GET"): _private(200),
     ("people.person", "GET"): _private(200, other=404),  # a private user's contact is not in others' network
@@ -133,6 +139,8 @@ def test_status(app, alice, bob, endpoint, method, path, role):
         .replace("<int:import_id>", str(alice.import_id))
         .replace("<int:merge_id>", str(alice.merge_id))
         .replace("<int:person_id>", str(alice.person_ids[0]))
+        .replace("<int:suggestion_id>", str(alice.suggestion_id))
+        .replace("<path:path>", "people/1")
     ) + QUERIES.get(endpoint, "").format(person=alice.person_ids[0])
     assert "<" not in url, f"no owner resource to fill {path}"
     headers = {A: {}, O: bearer(alice), X: bearer(bob)}[role]

@@ -51,3 +51,30 @@ def test_stats_mutuals_and_reach(app, config):
     reach = client.get("/v1/network/reach?company=stripe", headers=bearer(alice)).get_json()
     assert [item["person"]["name"] for item in reach["people"]] == ["Yuri Stripe"]
     assert reach["people"][0]["path"]["hops"] == 3
+
+
+def test_network_graph_draws_what_you_may_use(app, config):
+    alice, bob = _setup(config)
+    client = app.test_client()
+    xena, yuri = bob.person_ids
+    mine = client.get("/v1/network/graph", headers=bearer(alice)).get_json()
+    # Bob is private: Alice sees herself, Xena, and Bob only as Xena's contact... whose edge is Bob's own.
+    assert mine["center"] == alice.person_id
+    assert {n["id"]: n["distance"] for n in mine["nodes"]} == {alice.person_id: 0, xena: 1}
+    assert [(e["source"], e["target"]) for e in mine["edges"]] == [tuple(sorted((alice.person_id, xena)))]
+
+    client.patch("/v1/me", json={"sharing": "network"}, headers=bearer(bob))
+    shared = client.get("/v1/network/graph", headers=bearer(alice)).get_json()
+    assert {n["id"]: n["distance"] for n in shared["nodes"]} == {alice.person_id: 0, xena: 1, bob.person_id: 2}
+    assert not shared["truncated"]
+    xena_node = next(n for n in shared["nodes"] if n["id"] == xena)
+    assert xena_node == {"id": xena, "name": "Xena Shared", "company": "Acme", "title": None, "distance": 1}
+
+    around_bob = client.get(f"/v1/network/graph?around={bob.person_id}&hops=1", headers=bearer(alice)).get_json()
+    assert around_bob["center"] == bob.person_id
+    assert {n["id"] for n in around_bob["nodes"]} == {bob.person_id, xena, yuri}
+
+    cut = client.get("/v1/network/graph?limit=2", headers=bearer(alice)).get_json()
+    assert len(cut["nodes"]) == 2 and cut["truncated"]
+    assert client.get("/v1/network/graph?around=999999", headers=bearer(alice)).status_code == 404
+    assert client.get("/v1/network/graph?hops=3", headers=bearer(alice)).status_code == 422

@@ -8,7 +8,7 @@ from pipelines.search import queries
 from pipelines.search.stores import rebuild
 from tests.api.conftest import bearer
 from tests.api.test_imports_api import _upload, _wait_done
-from tests.support.people import seed_user
+from tests.support.people import add_contacts_of, seed_user
 
 ZOE = {"given_name": "Zoë", "family_name": "Kowalski", "emails": ["zoe@stripe.com"], "company": "Stripe"}
 JOSE = {"given_name": "José", "family_name": "Álvarez", "emails": ["jose@acme.example"], "company": "Acme"}
@@ -112,3 +112,38 @@ def test_an_imported_contact_becomes_searchable(app, alice, running_worker):
         items = client.get("/v1/people?q=ingrid+bergstrom", headers=bearer(alice)).get_json()["items"]
         time.sleep(0.05)
     assert [(i["name"], i["company"]) for i in items] == [("Ingrid Bergström", "Volvo")]
+
+
+def test_merge_suggestions_on_the_person_page_accept_undo_and_dismiss(app, config, alice, bob):
+    client = app.test_client()
+    suggestions = client.get("/v1/merge-suggestions", headers=bearer(alice)).get_json()["items"]
+    assert [s["id"] for s in suggestions] == [alice.suggestion_id]
+    a, b = suggestions[0]["person_a_id"], suggestions[0]["person_b_id"]
+    add_contacts_of(config, alice, [a, b])
+
+    page = client.get(f"/v1/people/{a}", headers=bearer(alice))
+    assert page.status_code == 200, page.get_json()
+    offered = page.get_json()["merge_suggestions"]
+    assert [(s["id"], s["other"]["id"]) for s in offered] == [(alice.suggestion_id, b)]
+
+    assert client.post(f"/v1/merge-suggestions/{alice.suggestion_id}/accept", headers=bearer(bob)).status_code == 404
+    merge = client.post(f"/v1/merge-suggestions/{alice.suggestion_id}/accept", headers=bearer(alice)).get_json()
+    assert (merge["survivor_id"], merge["merged_id"]) == (a, b)
+    survivor = client.get(f"/v1/people/{a}", headers=bearer(alice)).get_json()
+    assert survivor["merge_suggestions"] == []
+    assert [m["id"] for m in survivor["merges"]] == [merge["id"]]
+    assert client.get("/v1/merge-suggestions", headers=bearer(alice)).get_json()["items"] == []
+    again = client.post(f"/v1/merge-suggestions/{alice.suggestion_id}/accept", headers=bearer(alice))
+    assert again.status_code == 404  # the accepted suggestion is gone
+
+    assert client.post(f"/v1/merges/{merge['id']}/undo", headers=bearer(alice)).status_code == 200
+    assert client.get(f"/v1/people/{a}", headers=bearer(alice)).get_json()["merges"] == []
+
+
+def test_a_dismissed_suggestion_stays_dismissed(app, alice):
+    client = app.test_client()
+    dismissed = client.post(f"/v1/merge-suggestions/{alice.suggestion_id}/dismiss", headers=bearer(alice))
+    assert dismissed.status_code == 204
+    assert client.get("/v1/merge-suggestions", headers=bearer(alice)).get_json()["items"] == []
+    refused = client.post(f"/v1/merge-suggestions/{alice.suggestion_id}/accept", headers=bearer(alice))
+    assert refused.status_code == 409 and "dismissed" in refused.get_json()["detail"]

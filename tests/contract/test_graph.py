@@ -113,6 +113,34 @@ def test_mutuals(diamond):
     assert diamond.mutuals(1, 30, EVERYTHING) == []
 
 
+def test_neighbourhood(diamond):
+    near = diamond.neighbourhood(1, EVERYTHING, max_hops=1)
+    assert near.distances == {1: 0, 2: 1, 3: 1, 5: 1}
+    assert near.edges == [(1, 2, 0.9), (1, 3, 0.5), (1, 5, 1.0)]
+    assert not near.truncated
+    two = diamond.neighbourhood(1, EVERYTHING, max_hops=2)
+    assert two.distances == {1: 0, 2: 1, 3: 1, 5: 1, 4: 2, 6: 2}
+    assert two.edges == [(1, 2, 0.9), (1, 3, 0.5), (1, 5, 1.0), (2, 4, 0.9), (3, 4, 0.9), (4, 6, 1.0), (5, 6, 1.0)]
+    assert diamond.neighbourhood(30, EVERYTHING).distances == {30: 0}
+    assert diamond.neighbourhood(30, EVERYTHING).edges == []
+
+
+def test_neighbourhood_keeps_the_strongest_ties_when_cut(diamond):
+    cut = diamond.neighbourhood(1, EVERYTHING, max_hops=2, limit=3)
+    # Of 1's neighbours 5 (1.0) and 2 (0.9) are kept, 3 (0.5) is not; the next layer never starts.
+    assert cut.distances == {1: 0, 5: 1, 2: 1}
+    assert cut.edges == [(1, 2, 0.9), (1, 5, 1.0)]
+    assert cut.truncated
+    assert not diamond.neighbourhood(1, EVERYTHING, max_hops=2, limit=6).truncated
+
+
+def test_neighbourhood_uses_only_permitted_edges(graph):
+    graph.load(nodes(1, 2, 3, 4), [e(1, 2, 0.7, owner=U1), e(2, 3, 0.6, owner=U2), e(1, 4, 0.4, owner=U2)])
+    mine = graph.store.neighbourhood(1, Access(owners=frozenset({U1}), include_unowned=False))
+    assert mine.distances == {1: 0, 2: 1}
+    assert mine.edges == [(1, 2, 0.7)]
+
+
 def test_best_paths_to_each(diamond):
     paths = diamond.best_paths_to_each(1, [4, 6, 3, 30, 1], EVERYTHING)
     # 3: one hop; then two hops by strength: 6 via 5 (1.0) before 4 via 2 (0.81). 30 is unreachable, 1 is the asker.

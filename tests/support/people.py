@@ -18,6 +18,7 @@ from pipelines.models import (
     Import,
     ImportError_,
     ImportStatus,
+    MergeSuggestion,
     Person,
     Source,
     SourceKind,
@@ -39,6 +40,7 @@ class Seeded:
     token_id: int
     import_id: int
     merge_id: int
+    suggestion_id: int
 
 
 def seed_user(config: Config, email: str, contacts: list[dict] | None = None) -> Seeded:
@@ -100,6 +102,16 @@ def seed_user(config: Config, email: str, contacts: list[dict] | None = None) ->
         session.add_all([twin_a, twin_b])
         session.flush()
         merge = merge_people(session, twin_a.id, twin_b.id, "same email twin@example.com", user_id=user.id)
+        maybe_a, maybe_b = (
+            Person(display_name="Ada L", company="Engines"),
+            Person(display_name="Ada L", company="Engines"),
+        )
+        session.add_all([maybe_a, maybe_b])
+        session.flush()
+        suggestion = MergeSuggestion(
+            user_id=user.id, person_a_id=maybe_a.id, person_b_id=maybe_b.id, reason="same name and company"
+        )
+        session.add(suggestion)
         session.flush()
         return Seeded(
             user.id,
@@ -112,7 +124,25 @@ def seed_user(config: Config, email: str, contacts: list[dict] | None = None) ->
             token.token.id,
             job.id,
             merge.id,
+            suggestion.id,
         )
+
+
+def add_contacts_of(config: Config, seeded: Seeded, person_ids: list[int]) -> None:
+    """Give the user a contact record of each person, as an import would (making them part of their data)."""
+    with unit_of_work(config) as session:
+        for person_id in person_ids:
+            fields = {"given_name": f"Contact {person_id}"}
+            session.add(
+                Contact(
+                    source_id=seeded.source_id,
+                    user_id=seeded.user_id,
+                    person_id=person_id,
+                    external_key=f"extra-{person_id}",
+                    fields=fields,
+                    content_hash=hashlib.sha256(repr(fields).encode()).hexdigest(),
+                )
+            )
 
 
 def _person_for(session, fields: dict) -> int:
