@@ -502,15 +502,104 @@ def restore(backup_ref: str) -> None:
     click.echo(f"search rebuilt: {search['people']} people indexed")
 
 
+def _seed_demo(config: Config, seed: int = 6) -> object:
+    """Migrate and seed the demo network with a progress bar; a ClickException when the database holds real
+    users (nothing is seeded then)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pipelines.demo import DemoRefused, seed_demo
+
+    bar: object = None
+
+    def progress(done: int, total: int, label: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(
+                length=total, label="seeding the demo network", item_show_func=lambda item: item, file=sys.stderr
+            )
+            bar.__enter__()  # type: ignore[attr-defined]
+        bar.update(done - bar.pos, label)  # type: ignore[attr-defined]
+
+    try:
+        summary = seed_demo(config, seed=seed, progress=progress)
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"the database cannot be used: {exc}") from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)  # type: ignore[attr-defined]
+    if summary.seeded:
+        click.echo(
+            f"demo network seeded in {summary.seconds} s: {summary.users} users, {summary.contacts} contacts, "
+            f"{summary.people} people, {summary.merges} merges, {summary.suggestions} merge suggestions"
+        )
+    else:
+        click.echo(
+            f"demo network already there: {summary.users} users, {summary.contacts} contacts, {summary.people} people"
+        )
+    return summary
+
+
+def _demo_login() -> str:
+    from pipelines.demo import DEMO_EMAIL, DEMO_PASSWORD
+
+    return f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}"
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Only check: exit 0 if this database may get the demo, 1 if not.")
+@click.option("--seed", default=6, show_default=True, type=int, help="Seed of the generated network.")
+def demo(check: bool, seed: int) -> None:
+    """Seed a demo account with a generated network into an empty database (see docs/demo.md)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pipelines.demo import demo_refusal
+
+    config = _load_config()
+    if check:
+        try:
+            reason = demo_refusal(config)
+        except SQLAlchemyError as exc:
+            raise click.ClickException(f"the database cannot be used: {exc}") from None
+        if reason:
+            click.echo(f"not eligible for the demo: {reason}")
+            sys.exit(1)
+        click.echo("eligible for the demo: the database is empty or holds only demo users")
+        return
+    _seed_demo(config, seed)
+    click.echo(_demo_login())
+    from sqlalchemy import select
+
+    from pipelines.db import unit_of_work
+    from pipelines.demo import DEMO_EMAIL
+    from pipelines.models import User
+
+    with unit_of_work(config) as session:
+        others = session.scalars(select(User.email).where(User.email != DEMO_EMAIL).order_by(User.id)).all()
+    if others:
+        click.echo(f"Other demo users (same password, they share their networks): {', '.join(others)}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int, help="HTTP server threads.")
-def serve(host: str, port: int, threads: int) -> None:
+@click.option(
+    "--demo",
+    "with_demo",
+    is_flag=True,
+    help="First seed a demo account with a generated network (empty database only; see docs/demo.md).",
+)
+def serve(host: str, port: int, threads: int, with_demo: bool) -> None:
     """Run everything in one process: API, web app, worker threads and the scheduler."""
     import waitress
 
     config = _load_config()
+    if with_demo:
+        # Before the broker and its workers exist: the seeding runs the imports itself, and the messages its
+        # commits leave in the outbox are sent by the sweeper (the import jobs are done by then: no-ops).
+        _seed_demo(config)
     from actors import broker as broker_setup
 
     broker = broker_setup.setup(config)
@@ -518,6 +607,10 @@ def serve(host: str, port: int, threads: int) -> None:
     from scheduler import Scheduler
 
     app = create_app(config)
+    if with_demo:
+        from pipelines.demo import DEMO_EMAIL, DEMO_PASSWORD
+
+        app.config["SIXDEG_DEMO"] = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
     worker = broker_setup.start_worker(broker, config)
     scheduler = Scheduler(config)
     scheduler.start_in_thread()
@@ -531,6 +624,8 @@ def serve(host: str, port: int, threads: int) -> None:
         f"sixdeg serving on http://{host}:{port}  (database: {config.database_kind}, broker: "
         f"{config.broker_kind}, graph: {config.graph_kind}, search: {config.search_kind}); Ctrl-C stops it"
     )
+    if with_demo:
+        click.echo(_demo_login())
     started = time.monotonic()
     try:
         server.run()
