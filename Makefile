@@ -6,7 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run install services services-stop services-status lint test test-fast clean
+WEB_STAMP := web/node_modules/.installed
+WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
+
+.PHONY: run install web web-test browser k8s-tools promtool services services-stop services-status lint test test-fast clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +21,36 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-run: install
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+web/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run build
+
+# The browser app (Vue + Vite), built into web/dist, which `sixdeg serve` and gunicorn serve at /.
+web: web/dist/index.html
+
+# Vitest unit tests of the browser app's logic.
+web-test: $(WEB_STAMP)
+	cd web && npm test
+
+# Debian's Chromium for the browser tests.
+browser:
+	bash servers/services.sh browser
+
+# On an empty database the demo network is generated (log in as the README says); otherwise your own data.
+run: install web
 	$(BIN)/sixdeg migrate
-	$(BIN)/sixdeg serve
+	if $(BIN)/sixdeg demo --check >/dev/null 2>&1; then $(BIN)/sixdeg serve --demo; else $(BIN)/sixdeg serve; fi
+
+# The pinned kustomize (v5.5.0, via `go install`) that tests/kubernetes renders the manifests with.
+k8s-tools:
+	bash servers/kustomize.sh
+
+# promtool (Debian's prometheus package) for the alert-rule tests.
+promtool:
+	bash servers/promtool.sh
 
 services:
 	bash servers/services.sh start
@@ -36,7 +66,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: install services lint
+test: install services browser k8s-tools promtool lint web web-test
 	mkdir -p var
 	$(BIN)/pytest --junitxml=var/test-results.xml $(PYTEST_ARGS)
 
@@ -45,4 +75,4 @@ test-fast: install
 	$(BIN)/pytest tests/unit -q
 
 clean:
-	rm -rf $(VENV) var/test-results.xml .pytest_cache .ruff_cache
+	rm -rf $(VENV) var/test-results.xml .pytest_cache .ruff_cache web/node_modules web/dist

@@ -8,8 +8,9 @@ a message to the dead-letter queue when its retry cannot be re-enqueued instead 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dramatiq
 from dramatiq import Broker, Message, Worker
@@ -27,9 +28,12 @@ from dramatiq.middleware import (
 )
 from sqlalchemy import Engine
 
-from pipelines import outbox
+from pipelines import observability, outbox
 from pipelines.config import Config
 from pipelines.db import unit_of_work
+from pipelines.observability import logs
+from pipelines.observability.metrics import QueueDepth, set_queue_probe, under_dramatiq_cli
+from pipelines.observability.queues import rabbitmq_queue_depths
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,50 @@ class SixdegRabbitmqBroker(RabbitmqBroker):
         return super().consume(queue_name, prefetch, timeout)
 
 
+class WorkContext(Middleware):
+    """Carries the request id from whoever sends a message to the worker that runs it: copied into the message
+    options on enqueue, bound with the message id and actor name to the worker thread's logs (and Sentry tags)."""
+
+    def before_enqueue(self, broker: Broker, message: Message, delay: int | None) -> None:
+        request_id = logs.current_request_id()
+        if request_id and logs.REQUEST_ID_OPTION not in message.options:
+            message.options[logs.REQUEST_ID_OPTION] = request_id
+
+    def before_process_message(self, broker: Broker, message: Message) -> None:
+        logs.clear()
+        logs.bind(
+            request_id=message.options.get(logs.REQUEST_ID_OPTION),
+            message_id=message.message_id,
+            actor=message.actor_name,
+        )
+
+    def after_process_message(
+        self, broker: Broker, message: Message, *, result: object = None, exception: BaseException | None = None
+    ) -> None:
+        logs.clear()
+
+    after_skip_message = after_process_message
+
+
+def worker_metrics_middleware() -> Middleware:
+    """Dramatiq's Prometheus middleware, writing to this `dramatiq` command's metrics directory and exposed by
+    sixdeg's exposition fork on SIXDEG_METRICS_PORT (one per command, whatever --processes is)."""
+    from dramatiq.middleware import prometheus
+
+    from pipelines.observability.metrics import serve_worker_metrics, worker_metrics_dir
+
+    class WorkerMetrics(prometheus.Prometheus):
+        @property
+        def forks(self) -> list[object]:
+            return [serve_worker_metrics]
+
+        def after_process_boot(self, broker: Broker) -> None:
+            prometheus.DB_PATH = str(worker_metrics_dir(os.getppid()))  # read by the parent's hooks at call time
+            super().after_process_boot(broker)
+
+    return WorkerMetrics()
+
+
 def default_middleware() -> list[Middleware]:
     """Dramatiq's defaults with Retries replaced by GuardedRetries (capped backoff)."""
     return [
@@ -83,13 +131,18 @@ def default_middleware() -> list[Middleware]:
         Callbacks(),
         Pipelines(),
         CurrentMessage(),  # actors can key idempotency on the message id, stable across redeliveries
+        WorkContext(),
         GuardedRetries(max_retries=DEFAULT_MAX_RETRIES, max_backoff=MAX_BACKOFF_MS),
     ]
 
 
 def build_broker(config: Config, middleware: Sequence[Middleware] | None = None) -> Broker:
     """A new broker for `config` (not installed globally; see `setup`)."""
-    middleware = list(middleware) if middleware is not None else default_middleware()
+    if middleware is None:
+        middleware = default_middleware()
+        if config.metrics and under_dramatiq_cli():
+            middleware.append(worker_metrics_middleware())
+    middleware = list(middleware)
     if config.broker_kind == "memory":
         return StubBroker(middleware=middleware)
     url = config.broker_url
@@ -113,7 +166,9 @@ def setup(config: Config | None = None, middleware: Sequence[Middleware] | None 
     """
     global _config
     config = config or Config.from_env()
+    observability.init_process(config)  # before the broker: Sentry's Dramatiq integration patches Broker.__init__
     broker = build_broker(config, middleware)
+    set_queue_probe(_queue_probe(broker, config) if config.metrics else None)
     with _state_lock:
         previous = _current_broker_or_none()
         if previous is not None:
@@ -126,6 +181,28 @@ def setup(config: Config | None = None, middleware: Sequence[Middleware] | None 
         _config = config
     outbox.set_publisher(publish_committed)
     return broker
+
+
+def _queue_probe(broker: Broker, config: Config) -> Callable[[], dict[str, QueueDepth]]:
+    """How the metrics read queue depths: RabbitMQ by passive declares, the stub broker from memory."""
+
+    def declared() -> list[str]:
+        return sorted({q for q in broker.get_declared_queues() if not q.endswith((".DQ", ".XQ"))})
+
+    if isinstance(broker, StubBroker):
+
+        def stub_depths() -> dict[str, QueueDepth]:
+            return {
+                q: QueueDepth(
+                    ready=broker.queues[q].qsize() if q in broker.queues else 0,
+                    delayed=broker.queues[f"{q}.DQ"].qsize() if f"{q}.DQ" in broker.queues else 0,
+                    dead=len(broker.dead_letters_by_queue.get(q, [])),
+                )
+                for q in declared()
+            }
+
+        return stub_depths
+    return lambda: rabbitmq_queue_depths(config.broker_url, declared(), timeout=min(config.backend_timeout, 2.0))
 
 
 def _current_broker_or_none() -> Broker | None:

@@ -8,6 +8,7 @@ from dramatiq.middleware import Shutdown
 from actors.broker import current_config
 from pipelines.contacts import importer
 from pipelines.db import unit_of_work
+from pipelines.observability import metrics
 
 IMPORTS_QUEUE = "imports"
 
@@ -27,19 +28,24 @@ def import_file(import_id: int) -> None:
         plan = importer.start_import(session, import_id)
     if plan is None:
         return
+    metrics.import_started()
     try:
         for records in importer.batches(
             plan, max_rows=config.import_max_rows, max_field_length=config.import_max_field_length
         ):
             with unit_of_work(config) as session:
-                importer.process_batch(session, plan, records)
+                result = importer.process_batch(session, plan, records)
+            accepted = result.contacts_created + result.contacts_updated + result.contacts_unchanged
+            metrics.contacts_ingested(accepted=accepted, merged=result.people_merged, rejected=len(records) - accepted)
     except Exception as exc:
         if not _interrupted_by_shutdown(exc):  # a deploy is not a failure: the retry resumes after the last batch
             with unit_of_work(config) as session:
                 importer.fail_import(session, import_id, f"{type(exc).__name__}: {exc}")
+            metrics.import_failed()
         raise
     with unit_of_work(config) as session:
         importer.finish_import(session, import_id)
+    metrics.import_finished()
 
 
 def _interrupted_by_shutdown(exc: BaseException) -> bool:

@@ -7,6 +7,7 @@ import dramatiq
 from actors.broker import current_config
 from pipelines import webhooks
 from pipelines.db import unit_of_work
+from pipelines.observability import metrics
 
 WEBHOOKS_QUEUE = "webhooks"
 
@@ -15,4 +16,5 @@ WEBHOOKS_QUEUE = "webhooks"
 def process_event(event_id: int) -> None:
     """Apply one stored webhook event; its effect and `processed_at` commit together, so a redelivery is a no-op."""
     with unit_of_work(current_config()) as session:
-        webhooks.process_event(session, event_id)
+        applied = webhooks.process_event(session, event_id)
+    metrics.webhook_events_processed(len(applied))

@@ -16,7 +16,20 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app for `config` (default: from the environment). Migrates on boot under a lock."""
     import actors  # noqa: F401  - declares every actor on the configured broker
     from actors import broker as broker_setup
-    from api import accounts, contacts, context, docs, graph, health, imports, limits, people, web, webhooks
+    from api import (
+        accounts,
+        contacts,
+        context,
+        docs,
+        graph,
+        health,
+        imports,
+        limits,
+        observability,
+        people,
+        web,
+        webhooks,
+    )
     from api.problems import register_problem_handlers
 
     config = config or Config.from_env()
@@ -31,10 +44,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
     register_problem_handlers(app)
+    observability.install(app)  # first: request id and timing around every other hook
     context.install(app)
     limits.install(app)
     app.register_blueprint(health.blueprint)
     limits.limiter.exempt(health.blueprint)
+    app.register_blueprint(observability.blueprint)
+    limits.limiter.exempt(observability.blueprint)
     app.register_blueprint(accounts.blueprint)
     app.register_blueprint(contacts.blueprint)
     app.register_blueprint(imports.blueprint)

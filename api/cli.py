@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from pipelines.config import Config, ConfigError, describe
+from pipelines.deadletters import DeadLetterError, DeadLetters, format_age
 
 FORMATS = ("auto", "linkedin", "google", "outlook", "thunderbird", "csv", "vcard")
 
@@ -25,11 +26,16 @@ def _load_config() -> Config:
 
 
 def _setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    """Structured logs (SIXDEG_LOG_FORMAT: human-readable on a terminal, JSON otherwise), redacted."""
+    import os
+
+    from pipelines.config import LOG_FORMATS
+    from pipelines.observability.logs import configure_logging
+
+    log_format = os.environ.get("SIXDEG_LOG_FORMAT", "auto").strip().lower()
+    configure_logging(
+        log_format if log_format in LOG_FORMATS else "auto", level=logging.DEBUG if verbose else logging.INFO
     )
-    logging.getLogger("pika").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -500,6 +506,134 @@ def restore(backup_ref: str) -> None:
         click.echo(f"graph rebuilt: {graph['people']} people, {graph['edges']} edges")
     search = rebuild_search(config)
     click.echo(f"search rebuilt: {search['people']} people indexed")
+
+
+# --- dead letters (pipelines/deadletters.py does the work) ------------------------------------------------------
+
+
+@main.group()
+def dlq() -> None:
+    """Inspect, replay and purge dead-lettered messages (RabbitMQ `<queue>.XQ`)."""
+
+
+_queue_option = click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    help="Work queue whose dead letters to use (repeatable; default: every actor's queue).",
+)
+
+
+def _dlq_queues(queues: tuple[str, ...]) -> list[str]:
+    """The queues given, or every queue an actor is declared on."""
+    if queues:
+        return list(dict.fromkeys(queues))
+    import dramatiq
+
+    import actors  # noqa: F401  (declares every actor on the broker)
+
+    return sorted({actor.queue_name for actor in dramatiq.get_broker().actors.values()})
+
+
+def _dead_letters() -> DeadLetters:
+    config = _load_config()
+    try:
+        return DeadLetters(config.broker_url, timeout=config.backend_timeout)
+    except DeadLetterError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@dlq.command("list")
+@_queue_option
+@click.option("--limit", type=click.IntRange(1), help="Show at most this many.")
+@click.option("--json", "as_json", is_flag=True)
+def dlq_list(queues: tuple[str, ...], limit: int | None, as_json: bool) -> None:
+    """List dead letters: id, actor, queue, age and the last failure Dramatiq recorded."""
+    names = _dlq_queues(queues)
+    with _dead_letters() as store:
+        try:
+            letters = store.list(names, limit)
+            counts = store.counts(names)
+        except DeadLetterError as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"counts": counts, "items": [letter.summary() for letter in letters]}, indent=2))
+        return
+    for name, count in counts.items():
+        click.echo(f"{name:40} {'(not declared)' if count is None else count}")
+    if letters:
+        click.echo("")
+        click.echo(f"{'MESSAGE ID':36}  {'ACTOR':30}  {'QUEUE':14}  {'AGE':>5}  REASON")
+    for letter in letters:
+        reason = letter.reason or f"{letter.death_reason or 'rejected'} (no traceback kept)"
+        click.echo(
+            f"{letter.message_id:36}  {letter.actor_name:30}  {letter.queue_name:14}  "
+            f"{format_age(letter.age_seconds()):>5}  {reason[:100]}"
+        )
+
+
+@dlq.command("show")
+@click.argument("message_id")
+@_queue_option
+@click.option("--json", "as_json", is_flag=True)
+def dlq_show(message_id: str, queues: tuple[str, ...], as_json: bool) -> None:
+    """Show one dead letter in full: arguments, options and the traceback Dramatiq kept."""
+    with _dead_letters() as store:
+        try:
+            letter = store.get(_dlq_queues(queues), message_id)
+        except DeadLetterError as exc:
+            raise click.ClickException(str(exc)) from None
+    summary = letter.summary(with_traceback=True)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    for key, value in summary.items():
+        if key != "traceback":
+            click.echo(f"{key:18} {json.dumps(value) if isinstance(value, dict | list) else value}")
+    click.echo(f"traceback\n{summary['traceback'] or '(none kept: see the worker log for the final failure)'}")
+
+
+def _dlq_act(action: str, message_id: str | None, all_: bool, queues: tuple[str, ...], as_json: bool) -> None:
+    if (message_id is None) == (not all_):
+        raise click.UsageError(f"give one MESSAGE_ID or --all (`sixdeg dlq list` shows the ids) to {action}")
+    with _dead_letters() as store:
+        try:
+            done = getattr(store, action)(_dlq_queues(queues), message_id)
+        except DeadLetterError as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({action: [letter.summary() for letter in done]}, indent=2))
+        return
+    verb = "replayed" if action == "replay" else "purged"
+    for letter in done:
+        target = f" → {letter.queue_name}" if action == "replay" else ""
+        click.echo(f"{verb} {letter.message_id} ({letter.actor_name}){target}")
+    click.echo(f"{len(done)} message{'s' if len(done) != 1 else ''} {verb}")
+
+
+@dlq.command("replay")
+@click.argument("message_id", required=False)
+@click.option("--all", "all_", is_flag=True, help="Replay every dead letter of the queues.")
+@_queue_option
+@click.option("--json", "as_json", is_flag=True)
+def dlq_replay(message_id: str | None, all_: bool, queues: tuple[str, ...], as_json: bool) -> None:
+    """Re-publish dead letters to their queue (same id and arguments, a fresh retry budget); each leaves the
+    dead-letter queue only after RabbitMQ confirmed the copy. Fix the cause first."""
+    _dlq_act("replay", message_id, all_, queues, as_json)
+
+
+@dlq.command("purge")
+@click.argument("message_id", required=False)
+@click.option("--all", "all_", is_flag=True, help="Delete every dead letter of the queues.")
+@_queue_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True)
+def dlq_purge(message_id: str | None, all_: bool, queues: tuple[str, ...], yes: bool, as_json: bool) -> None:
+    """Delete dead letters for good (one by id, or --all)."""
+    if not yes:
+        what = message_id or "every dead letter of " + ", ".join(_dlq_queues(queues))
+        click.confirm(f"Delete {what} for good?", abort=True)
+    _dlq_act("purge", message_id, all_, queues, as_json)
 
 
 def _seed_demo(config: Config, seed: int = 6) -> object:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, url_for
 from spectree import Response as Responses
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from api.schemas import ContactOut, Deleted, ExportOut, Page, SourceOut, render
 from api.spec import spec
 from pipelines import ownership
 from pipelines.db import unit_of_work
-from pipelines.models import Contact, Source, User
+from pipelines.models import Contact, Source, SourceKind, User
 
 blueprint = Blueprint("contacts", __name__, url_prefix="/v1")
 
@@ -24,12 +24,23 @@ def contact_out(contact: Contact) -> dict:
 
 
 def source_out(source: Source) -> dict:
+    """A source as the API shows it; webhook sources also say whether they are disabled and where to post."""
+    webhook = (
+        {
+            "disabled": source.disabled_at is not None,
+            "secret_rotated_until": source.webhook_previous_until if source.webhook_previous_secret else None,
+            "webhook_url": url_for("webhooks.receive", source_id=source.id, _external=True),
+        }
+        if source.kind == SourceKind.webhook
+        else {}
+    )
     return SourceOut(
         id=source.id,
         kind=source.kind.value,
         name=source.name,
         created_at=source.created_at,
         contacts=ownership.contact_count(db(), source.id),
+        **webhook,
     ).model_dump(mode="json")
 
 

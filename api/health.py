@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from importlib.metadata import version
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, g, jsonify
 
 from api.problems import Problem
 from pipelines.backups import last_success
@@ -22,9 +22,14 @@ def healthz() -> Response:
 
 @blueprint.get("/v1/about")
 def about() -> Response:
-    """What the browser app needs before anyone logs in: the version, and the demo login when this server was
-    started with `sixdeg serve --demo` (null otherwise)."""
-    return jsonify(version=version("sixdeg"), demo=current_app.config.get("SIXDEG_DEMO"))
+    """What the browser app needs before anyone logs in: the version, the demo login when this server was
+    started with `sixdeg serve --demo` (null otherwise), and whether the caller's session cookie is valid (the
+    cookie is HttpOnly, so the app asks here instead of provoking a 401)."""
+    return jsonify(
+        version=version("sixdeg"),
+        demo=current_app.config.get("SIXDEG_DEMO"),
+        signed_in=g.get("auth_kind") == "session",
+    )
 
 
 @blueprint.get("/readyz")

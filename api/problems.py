@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask, Response, has_request_context, json, request
 from werkzeug.exceptions import HTTPException
 
+from pipelines.observability.errors import report_exception
+
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -111,6 +113,7 @@ def _handle_http_exception(exc: HTTPException) -> Response:
 def _handle_unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _handle_http_exception(exc)
+    report_exception(exc)  # the catch-all handler means Flask never signals it to Sentry's integration
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem_response(
         500,

@@ -123,6 +123,11 @@ class SourceOut(BaseModel):
     name: str
     created_at: datetime
     contacts: int
+    disabled: bool | None = Field(None, description="Webhook sources: whether events are refused.")
+    secret_rotated_until: datetime | None = Field(
+        None, description="Webhook sources: until when the previous secret is still accepted after a rotation."
+    )
+    webhook_url: str | None = Field(None, description="Webhook sources: where the sender posts its events.")
 
 
 class ContactOut(BaseModel):

@@ -47,13 +47,22 @@ def _before(_request: Any, _response: Any, error: Exception | None, _instance: A
         )
 
 
+def _where(errors: Any) -> list[str]:
+    """Where a response failed its schema (field paths and error types only: the values may be contact data)."""
+    found = []
+    for error in errors if isinstance(errors, list) else []:
+        if isinstance(error, dict):
+            found.append(f"{'.'.join(str(p) for p in error.get('loc', ()))}: {error.get('type', '?')}")
+    return found
+
+
 def _after(request: Any, _response: Any, error: Exception | None, _instance: Any, adapter: Any) -> None:
     if error is not None:
         log.error(
             "response of %s %s does not match its schema: %s",
             request.method,
             request.path,
-            adapter.validation_errors(error),
+            _where(adapter.validation_errors(error)),
         )
         raise Problem(
             500,

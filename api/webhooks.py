@@ -19,12 +19,7 @@ blueprint = Blueprint("webhooks", __name__, url_prefix="/v1")
 
 
 def webhook_source_out(source: Source) -> dict:
-    return WebhookSourceOut(
-        **source_out(source),
-        disabled=source.disabled_at is not None,
-        secret_rotated_until=source.webhook_previous_until if source.webhook_previous_secret else None,
-        webhook_url=url_for("webhooks.receive", source_id=source.id, _external=True),
-    ).model_dump(mode="json")
+    return WebhookSourceOut(**source_out(source)).model_dump(mode="json")
 
 
 def _own_webhook_source(source_id: int) -> Source:

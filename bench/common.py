@@ -54,7 +54,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 @contextmanager
-def served(env: dict, *, gunicorn_workers: int = 0) -> Iterator[str]:
+def served(env: dict, *, gunicorn_workers: int = 0, serve_args: tuple[str, ...] = ()) -> Iterator[str]:
     """The API on a free port with `env`: `sixdeg serve` (waitress, worker threads, scheduler), or with
     `gunicorn_workers` the production server `gunicorn 'api:create_app()'`. Yields its base URL, stops it after."""
     port = free_port()
@@ -70,7 +70,7 @@ def served(env: dict, *, gunicorn_workers: int = 0) -> Iterator[str]:
             "api:create_app()",
         ]
     else:
-        command = [str(BIN / "sixdeg"), "serve", "--port", str(port)]
+        command = [str(BIN / "sixdeg"), "serve", "--port", str(port), *serve_args]
     server = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

@@ -149,6 +149,34 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("SIXDEG_SENTRY_DSN", "sentry_dsn", "", "Sentry DSN; empty disables error reporting."),
     Setting(
+        "SIXDEG_ENVIRONMENT",
+        "environment",
+        "development",
+        "Environment name on error reports and metrics (e.g. production, staging).",
+        lambda v, raw: _check_environment(v, raw),
+    ),
+    Setting(
+        "SIXDEG_LOG_FORMAT",
+        "log_format",
+        "auto",
+        "Log lines as 'json', 'console' (human-readable), or 'auto': console on a terminal, JSON otherwise.",
+        lambda v, raw: _check_choice(v, raw, LOG_FORMATS),
+    ),
+    Setting(
+        "SIXDEG_METRICS",
+        "metrics",
+        "1",
+        "1 to export Prometheus metrics (API /metrics, worker and scheduler metrics port); 0 turns them off.",
+        lambda v, raw: _parse_bool(v, raw),
+    ),
+    Setting(
+        "SIXDEG_METRICS_PORT",
+        "metrics_port",
+        "9191",
+        "Port of the metrics endpoint of `dramatiq` workers (one per pod) and of the scheduler.",
+        _positive_int,
+    ),
+    Setting(
         "SIXDEG_BACKUP_DIR",
         "backup_dir",
         None,
@@ -268,6 +296,22 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+LOG_FORMATS = ("auto", "json", "console")
+
+
+def _check_choice(var: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{var}={raw!r} must be one of: {', '.join(choices)}")
+    return value
+
+
+def _check_environment(var: str, raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", raw.strip()):
+        raise ConfigError(f"{var}={raw!r} must be 1-64 letters, digits, '.', '_' or '-'")
+    return raw.strip()
+
+
 def _check_index_name(var: str, raw: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_]{0,39}", raw):
         raise ConfigError(f"{var}={raw!r} must be 1-40 lowercase letters, digits or underscores")
@@ -295,6 +339,10 @@ class Config:
     search_index: str = "people"
     secret_key: str = ""
     sentry_dsn: str = ""
+    environment: str = "development"
+    log_format: str = "auto"
+    metrics: bool = True
+    metrics_port: int = 9191
     web_dir: Path | None = None
     backup_dir: Path = Path("./var/backups")
     ratelimit_storage: str = "memory://"

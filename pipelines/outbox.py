@@ -19,6 +19,7 @@ from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.models import OutboxMessage, utcnow
+from pipelines.observability.logs import message_options_with_request_id
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def send_after_commit(
         queue_name=queue_name,
         args=list(args),
         kwargs=dict(kwargs),
-        options=dict(options or {}),
+        options=message_options_with_request_id(options),  # the request id follows the work (logs, Sentry)
     )
     session.add(row)
     session.flush()  # assigns the id, inside the caller's transaction
@@ -123,6 +124,12 @@ def mark_failed(session: Session, row_id: int, error: str) -> None:
     session.execute(
         update(OutboxMessage).where(OutboxMessage.id == row_id).values(sent_at=None, last_error=error[:2000])
     )
+
+
+def latest_id(session: Session) -> int:
+    """The newest outbox row's id: it grows with every change to people or connections (each sends a message),
+    so it tells a cache whether the network may have changed since (one index lookup)."""
+    return session.scalar(select(func.max(OutboxMessage.id))) or 0
 
 
 def unsent_count(session: Session) -> int:

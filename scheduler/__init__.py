@@ -23,6 +23,7 @@ from pipelines.config import Config
 from pipelines.db import insert_ignoring_conflicts, unit_of_work
 from pipelines.locks import LeaderLock
 from pipelines.models import ScheduledFire, utcnow
+from pipelines.observability import logs, metrics
 from pipelines.outbox import send_after_commit
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,12 @@ def fire_due(config: Config, job: Job, now: datetime) -> int:
             ).scalar()
             if recorded is None:  # another scheduler took this slot a moment ago
                 continue
-            send_after_commit(session, job.actor_name, *job.args, **job.kwargs)
+            # The slot's request id follows the job's messages into the worker's logs.
+            with logs.bound(request_id=f"scheduler:{job.id}:{slot.strftime('%Y%m%dT%H%M%SZ')}"):
+                send_after_commit(session, job.actor_name, *job.args, **job.kwargs)
         fired += 1
+        if config.metrics:
+            metrics.scheduler_fired(job.id)
         log.info("scheduler fired %s for %s → %s", job.id, slot.isoformat(), job.actor_name)
     return fired
 
@@ -189,10 +194,14 @@ class Scheduler:
                 elif not self.lock.still_held():
                     log.warning("scheduler lost its leader lock; stopping until it can lead again")
                     self._stop_firing()
+                if self.config.metrics:
+                    metrics.scheduler_leading(self.is_leader)
                 self._stop.wait(self.poll_seconds)
         finally:
             self._stop_firing()
             self.lock.release()
+            if self.config.metrics:
+                metrics.scheduler_leading(False)
 
     def start_in_thread(self) -> threading.Thread:
         self._thread = threading.Thread(target=self.run, name="scheduler", daemon=True)

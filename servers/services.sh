@@ -676,6 +676,12 @@ note_ready() {
     done
 }
 
+cmd_browser() { # Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+    mkdir -p "$STATE"
+    command -v chromium >/dev/null || ensure_packages chromium
+    log "chromium: $(command -v chromium)"
+}
+
 cmd_start() {
     mkdir -p "$STATE"
     local t0=$SECONDS s
@@ -756,8 +762,9 @@ cmd_status() {
 
 case ${1:-} in
     start) cmd_start ;;
+    browser) cmd_browser ;;
     stop) cmd_stop ;;
     restart) cmd_stop && cmd_start ;;
     status) cmd_status ;;
-    *) echo "usage: $0 start|stop|restart|status" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|restart|status|browser" >&2; exit 2 ;;
 esac

@@ -15,6 +15,7 @@ from cachetools import TTLCache
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from pipelines import outbox
 from pipelines.config import Config
 from pipelines.contacts.merge import open_suggestions
 from pipelines.graph.port import Access, GraphStore
@@ -35,7 +36,7 @@ from pipelines.search.text import highlight
 
 DEGREE_CACHE_SECONDS = 30.0
 MAX_DEGREE = 3
-_degree_cache: TTLCache[tuple[str, int], dict[int, int]] = TTLCache(maxsize=256, ttl=DEGREE_CACHE_SECONDS)
+_degree_cache: TTLCache[tuple[str, int, Access, int], dict[int, int]] = TTLCache(maxsize=256, ttl=DEGREE_CACHE_SECONDS)
 _degree_lock = threading.Lock()
 
 
@@ -57,12 +58,13 @@ def degrees(config: Config, session: Session, store: GraphStore, user: User | No
     """Hop counts (0 to 3) from the user's person to everyone within three hops; {} for the operator."""
     if user is None:
         return {}
-    key = (f"{config.graph_url}|{config.database_url}", user.id)
+    access = access_for(session, user)
+    key = _degree_key(config, session, user, access)
     with _degree_lock:
         cached = _degree_cache.get(key)
     if cached is not None:
         return cached
-    distances = store.hop_distances(user.person_id, access_for(session, user), max_hops=MAX_DEGREE)
+    distances = store.hop_distances(user.person_id, access, max_hops=MAX_DEGREE)
     with _degree_lock:
         _degree_cache[key] = distances
     return distances
@@ -73,16 +75,22 @@ def degree_of(config: Config, session: Session, store: GraphStore, user: User, p
     mapping the user's whole 3-hop network, which for a very large network takes seconds)."""
     if person_id == user.person_id:
         return 0
+    access = access_for(session, user)
     with _degree_lock:
-        cached = _degree_cache.get((f"{config.graph_url}|{config.database_url}", user.id))
+        cached = _degree_cache.get(_degree_key(config, session, user, access))
     if cached is not None:
         return cached.get(person_id)
-    access = access_for(session, user)
     if _knows_directly(session, access, user.person_id, person_id):  # the common case: one of your contacts
         return 1
     # From the person towards the user: the search starts on the side that is usually far smaller.
     paths = store.shortest_paths(person_id, user.person_id, access, max_hops=MAX_DEGREE, limit=1)
     return paths[0].hop_count if paths else None
+
+
+def _degree_key(config: Config, session: Session, user: User, access: Access) -> tuple[str, int, Access, int]:
+    """Cached degrees hold until anyone's network changes (any process: the outbox id grows with every change)
+    or whose edges the user may use changes (sharing), and at most DEGREE_CACHE_SECONDS."""
+    return (f"{config.graph_url}|{config.database_url}", user.id, access, outbox.latest_id(session))
 
 
 def _knows_directly(session: Session, access: Access, a: int, b: int) -> bool:

@@ -25,7 +25,7 @@ def config(app):
 
 @pytest.fixture
 def alice(config):
-    return seed_user(config, "alice@example.com")
+    return seed_user(config, "alice@example.com", with_suggestion=True)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ def _private(owner, other=None, anonymous=401):
 EXPECTED = {
     ("health.healthz", "GET"): _all(200),
     ("health.readyz", "GET"): _all(200),
+    ("metrics.prometheus_metrics", "GET"): _all(200),  # Prometheus scrapes pods directly; no user data in it
     ("docs.openapi", "GET"): _all(200),
     ("docs.docs", "GET"): _all(200),
     ("accounts.signup", "POST"): _all(201),

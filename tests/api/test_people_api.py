@@ -112,6 +112,16 @@ def test_an_imported_contact_becomes_searchable(app, alice, running_worker):
         items = client.get("/v1/people?q=ingrid+bergstrom", headers=bearer(alice)).get_json()["items"]
         time.sleep(0.05)
     assert [(i["name"], i["company"]) for i in items] == [("Ingrid Bergström", "Volvo")]
+    assert items[0]["degree"] == 1  # the user's degrees are now cached
+
+    second = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Henrik Larsson\r\nEMAIL:henrik@saab.example\r\nEND:VCARD\r\n"
+    assert _wait_done(client, alice, _upload(client, alice, second).get_json()["url"])["status"] == "done"
+    deadline = time.monotonic() + 10
+    items = []
+    while time.monotonic() < deadline and not items:
+        items = client.get("/v1/people?q=henrik+larsson", headers=bearer(alice)).get_json()["items"]
+        time.sleep(0.05)
+    assert items[0]["degree"] == 1  # not a stale cached "unconnected": the import changed the network
 
 
 def test_merge_suggestions_on_the_person_page_accept_undo_and_dismiss(app, config, alice, bob):

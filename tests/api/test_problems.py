@@ -34,8 +34,8 @@ def _assert_problem(response, status):
 
 
 def test_unknown_route_is_a_404_problem(app):
-    body = _assert_problem(app.test_client().get("/no/such/thing"), 404)
-    assert body["instance"] == "/no/such/thing"
+    body = _assert_problem(app.test_client().get("/v1/no/such/thing"), 404)
+    assert body["instance"] == "/v1/no/such/thing"
 
 
 def test_wrong_method_is_a_405_problem_with_allow(app):

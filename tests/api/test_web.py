@@ -4,6 +4,7 @@ from dataclasses import replace
 
 from api import create_app
 from tests.api.conftest import WEB_INDEX
+from tests.support.people import PASSWORD
 
 
 def test_deep_links_get_the_app_and_assets_are_cached(app):
@@ -30,6 +31,15 @@ def test_an_unbuilt_app_says_how_to_build_it(app, tmp_path):
     response = create_app(config).test_client().get("/")
     assert response.status_code == 404
     assert "make web" in response.get_json()["detail"]
+
+
+def test_about_says_whether_the_browser_is_signed_in(app, alice):
+    client = app.test_client()
+    assert client.get("/v1/about").get_json()["signed_in"] is False
+    assert client.post("/v1/auth/login", json={"email": alice.email, "password": PASSWORD}).status_code == 200
+    assert client.get("/v1/about").get_json()["signed_in"] is True
+    client.set_cookie("sixdeg_session", "forged-value")
+    assert client.get("/v1/about").get_json()["signed_in"] is False
 
 
 def test_about_names_the_demo_login_only_in_demo_mode(app):

@@ -66,7 +66,11 @@ def test_a_source_gets_a_secret_shown_once_and_stored_encrypted(app, config, ali
         stored = session.get(Source, source["id"]).webhook_secret
     assert secret not in stored and secret.removeprefix("whsec_") not in stored
     shown = client.get(f"/v1/sources/{source['id']}", headers=bearer(alice)).get_json()
-    assert "secret" not in json.dumps(shown)
+    assert secret not in json.dumps(shown) and secret.removeprefix("whsec_") not in json.dumps(shown)
+    listed = client.get("/v1/sources", headers=bearer(alice)).get_json()["items"]
+    webhook = next(s for s in listed if s["id"] == source["id"])
+    assert webhook["disabled"] is False and webhook["webhook_url"] == source["webhook_url"]
+    assert all(s["webhook_url"] is None for s in listed if s["kind"] != "webhook")
     again = client.post("/v1/sources", json={"kind": "webhook", "name": "crm"}, headers=bearer(alice))
     assert again.status_code == 409
     assert client.post("/v1/sources", json={"kind": "vcard", "name": "x"}, headers=bearer(alice)).status_code == 422

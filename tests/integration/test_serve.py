@@ -47,7 +47,7 @@ def test_serve_starts_answers_and_stops_on_sigint(tmp_path):
         ready = requests.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
         assert all(b["ok"] for b in ready.json()["backends"].values())
-        assert requests.get(f"{base}/nope", timeout=5).headers["Content-Type"] == "application/problem+json"
+        assert requests.get(f"{base}/v1/nope", timeout=5).headers["Content-Type"] == "application/problem+json"
 
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)

@@ -40,11 +40,14 @@ class Seeded:
     token_id: int
     import_id: int
     merge_id: int
-    suggestion_id: int
+    suggestion_id: int | None
 
 
-def seed_user(config: Config, email: str, contacts: list[dict] | None = None) -> Seeded:
-    """A user with an API token and one vCard source holding `contacts` (each a fields dict with an email)."""
+def seed_user(
+    config: Config, email: str, contacts: list[dict] | None = None, *, with_suggestion: bool = False
+) -> Seeded:
+    """A user with an API token and one vCard source holding `contacts` (each a fields dict with an email); with
+    `with_suggestion`, two more people the user may merge (a merge suggestion)."""
     contacts = (
         contacts
         if contacts is not None
@@ -102,17 +105,21 @@ def seed_user(config: Config, email: str, contacts: list[dict] | None = None) ->
         session.add_all([twin_a, twin_b])
         session.flush()
         merge = merge_people(session, twin_a.id, twin_b.id, "same email twin@example.com", user_id=user.id)
-        maybe_a, maybe_b = (
-            Person(display_name="Ada L", company="Engines"),
-            Person(display_name="Ada L", company="Engines"),
-        )
-        session.add_all([maybe_a, maybe_b])
         session.flush()
-        suggestion = MergeSuggestion(
-            user_id=user.id, person_a_id=maybe_a.id, person_b_id=maybe_b.id, reason="same name and company"
-        )
-        session.add(suggestion)
-        session.flush()
+        suggestion_id = None
+        if with_suggestion:
+            maybe_a, maybe_b = (
+                Person(display_name="Ada L", company="Engines"),
+                Person(display_name="Ada L", company="Engines"),
+            )
+            session.add_all([maybe_a, maybe_b])
+            session.flush()
+            suggestion = MergeSuggestion(
+                user_id=user.id, person_a_id=maybe_a.id, person_b_id=maybe_b.id, reason="same name and company"
+            )
+            session.add(suggestion)
+            session.flush()
+            suggestion_id = suggestion.id
         return Seeded(
             user.id,
             user.person_id,
@@ -124,7 +131,7 @@ def seed_user(config: Config, email: str, contacts: list[dict] | None = None) ->
             token.token.id,
             job.id,
             merge.id,
-            suggestion.id,
+            suggestion_id,
         )
 
 
