@@ -8,16 +8,14 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.conftest import IN_CI, ROOT, embedded_config, truncate_all
+from tests.support.serve import start_serve, wait_until_healthy
 
 SCREENSHOTS = ROOT / "var" / "screenshots"
 WEB_DIST = ROOT / "web" / "dist"
@@ -35,14 +33,6 @@ def _missing(what: str) -> None:
     if IN_CI:
         pytest.fail(what, pytrace=False)
     pytest.skip(what)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -73,7 +63,6 @@ def server(built_app: Path, migrated_postgres_url: str, tmp_path_factory: pytest
     """`sixdeg serve --demo` on an emptied Postgres database (API, worker threads and scheduler in one process)."""
     data_dir = tmp_path_factory.mktemp("e2e-var")
     truncate_all(embedded_config(data_dir, database_url=migrated_postgres_url))
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIXDEG_")}
     env.update(
         SIXDEG_DATA_DIR=str(data_dir),
@@ -83,25 +72,11 @@ def server(built_app: Path, migrated_postgres_url: str, tmp_path_factory: pytest
     )
     log = data_dir / "serve.log"
     with log.open("w") as sink:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "sixdeg"), "serve", "--demo", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"sixdeg serve --demo did not start:\n{log.read_text()[-3000:]}", pytrace=False)
-        time.sleep(0.3)
+        process, base = start_serve(env, "--demo", output=sink)
+    problem = wait_until_healthy(process, base, 180)
+    if problem:
+        process.kill()
+        pytest.fail(f"{problem}:\n{log.read_text()[-3000:]}", pytrace=False)
     yield Server(base, process, log)
     process.send_signal(signal.SIGINT)
     try:

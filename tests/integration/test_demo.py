@@ -3,9 +3,7 @@
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,9 +19,8 @@ from pipelines.graph.stores import graph_store
 from pipelines.models import Base, Contact, Import, ImportStatus, Person, User
 from pipelines.search.queries import forget_degrees, search_people
 from pipelines.search.stores import search_index
+from tests.support.serve import ROOT, SIXDEG, start_serve, wait_until_healthy
 
-ROOT = Path(__file__).resolve().parents[2]
-SIXDEG = str(Path(sys.executable).parent / "sixdeg")
 REAL_PASSWORD = "correct horse battery staple"
 
 
@@ -144,34 +141,11 @@ def test_sixdeg_demo_on_a_brand_new_data_dir(tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_serve_demo_seeds_then_serves_the_demo_login(tmp_path):
-    port = _free_port()
-    process = subprocess.Popen(
-        [SIXDEG, "serve", "--demo", "--port", str(port)],
-        cwd=ROOT,
-        env=_env(tmp_path / "var"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process, base = start_serve(_env(tmp_path / "var"), "--demo")
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "sixdeg serve --demo did not answer /healthz within 90 s"
-            time.sleep(0.2)
+        problem = wait_until_healthy(process, base, 90)
+        assert problem is None, f"{problem}: {process.stdout.read() if process.poll() is not None else ''}"
         web = requests.Session()
         login = web.post(f"{base}/v1/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}, timeout=10)
         assert login.status_code == 200, login.text

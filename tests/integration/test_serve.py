@@ -2,48 +2,19 @@
 
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.serve import start_serve, wait_until_healthy
 
 
 def test_serve_starts_answers_and_stops_on_sigint(tmp_path):
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIXDEG_")}
     env["SIXDEG_DATA_DIR"] = str(tmp_path / "var")
-    sixdeg = Path(sys.executable).parent / "sixdeg"
-    process = subprocess.Popen(
-        [str(sixdeg), "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process, base = start_serve(env)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "sixdeg serve did not answer /healthz within 60 s"
-            time.sleep(0.2)
+        problem = wait_until_healthy(process, base, 60)
+        assert problem is None, f"{problem}: {process.stdout.read() if process.poll() is not None else ''}"
         ready = requests.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
         assert all(b["ok"] for b in ready.json()["backends"].values())
