@@ -260,7 +260,11 @@ def _best_of_length(
     people, product = start
     heap = [(-round(product * powers[length - len(people) + 1], 12), people, product)]
     found: list[tuple[int, ...]] = []
-    while heap and len(found) < want and budget.left > 0:
+    while heap and len(found) < want:
+        # A spent budget stops the walk, not the answer: complete paths already on top of the heap are the best
+        # left (heap order), so they are still taken (a direct neighbour of a huge hub is found this way).
+        if budget.left <= 0 and heap[0][1][-1] != target:
+            break
         neg_bound, people, product = heapq.heappop(heap)
         last = people[-1]
         if last == target:
