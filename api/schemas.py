@@ -381,6 +381,10 @@ class PersonContact(BaseModel):
     updated_at: datetime
 
 
+class PersonMerge(MergeOut):
+    merged: PersonCard | None = Field(description="Who was folded into this person, as they were.")
+
+
 class PersonSuggestion(BaseModel):
     id: int = Field(description="The merge suggestion's id (accept or dismiss it).")
     reason: str
@@ -396,7 +400,7 @@ class PersonOut(BaseModel):
     degree: int | None
     is_you: bool
     contacts: list[PersonContact] = Field(description="Your own contact records of this person.")
-    merges: list[MergeOut] = Field(
+    merges: list[PersonMerge] = Field(
         default_factory=list, description="Your merges that folded someone into this person (undoable)."
     )
     merge_suggestions: list[PersonSuggestion] = Field(

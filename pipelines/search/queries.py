@@ -230,7 +230,9 @@ def _merge_overview(session: Session, user: User, person_id: int) -> dict[str, A
     ).all()
     suggestions = open_suggestions(session, user.id, person_id)
     others = people_cards(
-        session, [s.person_b_id if s.person_a_id == person_id else s.person_a_id for s in suggestions]
+        session,
+        [s.person_b_id if s.person_a_id == person_id else s.person_a_id for s in suggestions]
+        + [m.merged_id for m in merges],
     )
     return {
         "merges": [
@@ -241,6 +243,7 @@ def _merge_overview(session: Session, user: User, person_id: int) -> dict[str, A
                 "reason": m.reason,
                 "created_at": m.created_at.isoformat(),
                 "undone_at": None,
+                "merged": others.get(m.merged_id),
             }
             for m in merges
         ],

@@ -142,6 +142,7 @@ def test_merge_suggestions_on_the_person_page_accept_undo_and_dismiss(app, confi
     survivor = client.get(f"/v1/people/{a}", headers=bearer(alice)).get_json()
     assert survivor["merge_suggestions"] == []
     assert [m["id"] for m in survivor["merges"]] == [merge["id"]]
+    assert survivor["merges"][0]["merged"] == {"id": b, "name": "Ada L", "company": "Engines", "title": None}
     assert client.get("/v1/merge-suggestions", headers=bearer(alice)).get_json()["items"] == []
     again = client.post(f"/v1/merge-suggestions/{alice.suggestion_id}/accept", headers=bearer(alice))
     assert again.status_code == 404  # the accepted suggestion is gone

@@ -202,7 +202,7 @@ export interface PersonOut {
   degree: number | null
   is_you: boolean
   contacts: PersonContact[]
-  merges?: MergeOut[]
+  merges?: (MergeOut & { merged: PersonCard | null })[]
   merge_suggestions?: MergeSuggestionForPerson[]
 }
 
