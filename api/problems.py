@@ -110,9 +110,28 @@ def _handle_http_exception(exc: HTTPException) -> Response:
     return problem_response(code, exc.name, detail, slug=_slug_for(code), headers=headers)
 
 
+def _database_unreachable(exc: BaseException) -> bool:
+    """The database could not be reached (down, restarting, refusing connections): not a bug in the request."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
 def _handle_unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _handle_http_exception(exc)
+    if _database_unreachable(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+        return problem_response(
+            503,
+            "Service Unavailable",
+            "The database is not reachable right now; nothing was changed. Try again in a few seconds.",
+            slug="unavailable",
+            headers={"Retry-After": "5"},
+        )
     report_exception(exc)  # the catch-all handler means Flask never signals it to Sentry's integration
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem_response(

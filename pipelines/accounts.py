@@ -85,6 +85,7 @@ def create_user(session: Session, email: str, password: str) -> User:
     user = User(email=email, password_hash=_hasher.hash(password), person_id=person.id)
     session.add(user)
     session.flush()
+    notify_people_changed(session, [person.id])  # the projections learn the new node (and its new owner)
     return user
 
 

@@ -239,7 +239,12 @@ def process_batch(session: Session, plan: ImportPlan, records: list[ParsedContac
         session.execute(
             insert_ignoring_conflicts(session, ImportError_.__table__, ("import_id", "line")),
             [
-                {"import_id": plan.import_id, "line": e.line, "reason": e.reason[:500], "raw": e.raw[:1000]}
+                {
+                    "import_id": plan.import_id,
+                    "line": e.line,
+                    "reason": e.reason[:500],
+                    "raw": e.raw[:1000].replace("\x00", "\ufffd"),  # Postgres text cannot hold NUL (binary rows)
+                }
                 for e in errors
             ],
         )

@@ -258,14 +258,21 @@ def _insert_people(session: Session, rows: list[dict]) -> list[int]:
     return list(session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), rows))
 
 
+def _fit(name: str, value: str | None) -> str | None:
+    """A person field cut to its column's width (the contact keeps the whole value as given, up to the import's
+    field limit): an over-long title must not fail the batch (DESIGN.md principle 7)."""
+    length = getattr(Person.__table__.c[name].type, "length", None)
+    return value[:length].rstrip() if value and length else value
+
+
 def _person_row(contact: NormalizedContact) -> dict:
     return {
-        "display_name": contact.display_name,
-        "given_name": contact.given_name,
-        "family_name": contact.family_name,
-        "company": contact.company,
-        "title": contact.title,
-        "location": contact.location,
+        "display_name": _fit("display_name", contact.display_name),
+        "given_name": _fit("given_name", contact.given_name),
+        "family_name": _fit("family_name", contact.family_name),
+        "company": _fit("company", contact.company),
+        "title": _fit("title", contact.title),
+        "location": _fit("location", contact.location),
         "version": 1,
     }
 
@@ -357,11 +364,11 @@ def _refresh_people(
         contact = by_person[person.id]
         values = {}
         for name in PERSON_FIELDS:
-            value = getattr(contact, name)
+            value = _fit(name, getattr(contact, name))
             if value is not None and getattr(person, name) != value:
                 values[name] = value
         if not person.display_name:
-            values["display_name"] = contact.display_name
+            values["display_name"] = _fit("display_name", contact.display_name)
         if values:
             updates.append({"id": person.id, "version": person.version + 1, **values})
     if updates:
