@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
 WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: run install web web-test browser k8s-tools promtool services services-stop services-status lint test test-fast clean
+.PHONY: run install web web-test browser k8s-tools promtool services services-stop services-status lint test test-fast bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ lint: install
 test: install services browser k8s-tools promtool lint web web-test
 	mkdir -p var
 	$(BIN)/pytest --junitxml=var/test-results.xml $(PYTEST_ARGS)
+
+# Every benchmark in bench/ at its suite size (under 30 minutes on 2 cores), each beside its baseline, then the
+# results table in docs/benchmarks.md. Run a script in bench/ directly for its full size.
+bench: install services browser web
+	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
 # Unit tests only: no services needed.
 test-fast: install

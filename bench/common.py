@@ -88,10 +88,10 @@ def served(env: dict, *, gunicorn_workers: int = 0, serve_args: tuple[str, ...] 
         server.wait(30)
 
 
-def token_session(base: str, email: str) -> requests.Session:
-    """A requests session authenticated with a fresh API token of `email` (password PASSWORD)."""
+def token_session(base: str, email: str, password: str = PASSWORD) -> requests.Session:
+    """A requests session authenticated with a fresh API token of `email` (password PASSWORD by default)."""
     login = requests.Session()
-    login.post(f"{base}/v1/auth/login", json={"email": email, "password": PASSWORD}).raise_for_status()
+    login.post(f"{base}/v1/auth/login", json={"email": email, "password": password}).raise_for_status()
     csrf = login.get(f"{base}/v1/auth/session").json()["csrf_token"]
     token = login.post(f"{base}/v1/tokens", json={"name": "bench"}, headers={"X-CSRF-Token": csrf}).json()
     client = requests.Session()
@@ -99,8 +99,85 @@ def token_session(base: str, email: str) -> requests.Session:
     return client
 
 
-def write_results(name: str, payload: dict) -> Path:
-    out = ROOT / "bench" / "results" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"benchmark": name, "machine": f"{os.cpu_count()} cores", **payload}, indent=2))
+STARTED = time.perf_counter()
+
+
+def machine() -> str:
+    """What the figures were measured on: cores, CPU model and memory."""
+    model = "unknown CPU"
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+        kib = int(
+            next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line)
+        )
+        return f"{os.cpu_count()} cores, {model}, {kib / 2**20:.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        return f"{os.cpu_count()} cores, {model}"
+
+
+def figure(
+    name: str,
+    value: float,
+    unit: str,
+    *,
+    better: str,
+    goal: float | None = None,
+    goal_note: str = "",
+    baseline: float | None = None,
+    baseline_name: str = "",
+) -> dict:
+    """One headline figure as bench/report.py tabulates it. `better` is "higher" or "lower"; `goal` is in the
+    figure's unit (None: no goal set); `baseline` is the same figure for the baseline measured in the same run.
+    `ratio` is how many times better than the baseline (above 1: better), whichever way is better."""
+    if better not in ("higher", "lower"):
+        raise ValueError(f"better must be 'higher' or 'lower', not {better!r}")
+    ratio = None
+    if baseline is not None and value and baseline:
+        ratio = float(f"{(value / baseline if better == 'higher' else baseline / value):.3g}")
+    met = None if goal is None else (value >= goal if better == "higher" else value <= goal)
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "better": better,
+        "goal": goal,
+        "goal_note": goal_note,
+        "goal_met": met,
+        "baseline": baseline,
+        "baseline_name": baseline_name,
+        "ratio": ratio,
+    }
+
+
+def write_results(name: str, payload: dict, *, figures: list[dict], options: dict | None = None) -> Path:
+    """Write `bench/results/<name>-<time>.json` (history) and `bench/results/<name>.json` (the latest, which
+    bench/report.py reads): the payload plus when, on what machine, how long the run took, its options and the
+    headline figures (see `figure`). Returns the timestamped path."""
+    record = {
+        **payload,
+        "benchmark": name,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "seconds": round(time.perf_counter() - STARTED, 1),
+        "options": options or {},
+        "figures": figures,
+    }
+    folder = ROOT / "bench" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    text = json.dumps(record, indent=2)
+    out.write_text(text)
+    (folder / f"{name}.json").write_text(text)
+    for item in figures:
+        goal = (
+            ""
+            if item["goal"] is None
+            else f" (goal {item['goal']:g} {item['unit']}: {'met' if item['goal_met'] else 'NOT met'})"
+        )
+        versus = "" if item["ratio"] is None else f", {item['ratio']:g}x the baseline ({item['baseline_name']})"
+        print(f"  {item['name']}: {item['value']:g} {item['unit']}{versus}{goal}", flush=True)
     return out

@@ -13,7 +13,7 @@ What it does, all in one run:
    on the first `--baseline` contacts.
 5. `--million`: a 1,000,000-row CSV, to show that worker memory does not grow with file size.
 
-Figures are printed and written to bench/results/import-<time>.json.
+Figures are printed and written to bench/results/import.json (and import-<time>.json).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from faker import Faker  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
+
+from bench.common import figure, write_results  # noqa: E402
 
 ADMIN_URL = os.environ.get("SIXDEG_BENCH_ADMIN_URL", "postgresql+psycopg://sixdeg:sixdeg@127.0.0.1:5432/postgres")
 BENCH_DB_URL = ADMIN_URL.rsplit("/", 1)[0] + "/sixdeg_bench"
@@ -271,9 +273,6 @@ def main() -> None:
     baseline = naive_baseline(env, csv_path, "naive@example.com", args.baseline)
 
     results = {
-        "benchmark": "import",
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": f"{os.cpu_count()} cores",
         "ours": ours,
         "naive_baseline": baseline,
         "speedup": round(ours["contacts_per_second"] / baseline["contacts_per_second"], 1),
@@ -293,9 +292,22 @@ def main() -> None:
             f"1,000,000 rows  : {million['seconds']} s, {million['contacts_per_second']:,.0f} contacts/s, "
             f"worker peak RSS {million['worker_peak_rss_mib']} MiB ({million['file_mib']} MiB file)"
         )
-    out = ROOT / "bench" / "results" / f"import-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    figures = [
+        figure(
+            f"Import: contacts per second ({ours['contacts']:,} contacts, Postgres + RabbitMQ)",
+            ours["contacts_per_second"],
+            "contacts/s",
+            better="higher",
+            baseline=baseline["contacts_per_second"],
+            baseline_name="one transaction per contact",
+        ),
+        figure("Import: worker peak RSS", ours["worker_peak_rss_mib"], "MiB", better="lower"),
+    ]
+    if million:
+        figures.append(
+            figure("Import: worker peak RSS, 1,000,000-row file", million["worker_peak_rss_mib"], "MiB", better="lower")
+        )
+    out = write_results("import", results, figures=figures, options=vars(args))
     print(f"written to {out.relative_to(ROOT)}")
 
 

@@ -11,7 +11,7 @@ For each graph (SNAP Enron: 37k people / 184k edges; GitHub: 38k / 289k, with re
    GET /v1/paths?to=<id>&max_hops=6&limit=5 over HTTP: p50/p99 latency;
 4. networkx `bidirectional_shortest_path` on the same pairs: its p50/p99, and the hop counts compared.
 
-Figures are printed and written to bench/results/paths-<time>.json.
+Figures are printed and written to bench/results/paths.json (and paths-<time>.json).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from common import (
     DATA,
     PASSWORD,
     ROOT,
+    figure,
     fresh_database,
     percentile,
     served,
@@ -164,7 +165,30 @@ def main() -> None:
                 f"{result['queries']}",
                 flush=True,
             )
-    out = write_results("paths", {"results": results})
+    figures = []
+    for result in results:
+        where = f"{result['graph']}, {result['adapter']} adapter"
+        for stat in ("p50", "p99"):
+            figures.append(
+                figure(
+                    f"Path {stat} through the API ({where})",
+                    result[f"api_{stat}_ms"],
+                    "ms",
+                    better="lower",
+                    baseline=result[f"networkx_{stat}_ms"],
+                    baseline_name="networkx BFS in memory",
+                )
+            )
+        figures.append(
+            figure(
+                f"Path hop counts equal to networkx ({where})",
+                round(100 * result["hop_counts_agree"] / result["queries"], 1),
+                "%",
+                better="higher",
+                goal=100,
+            )
+        )
+    out = write_results("paths", {"results": results}, figures=figures, options=vars(args))
     print(f"written to {out.relative_to(ROOT)}")
 
 

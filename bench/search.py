@@ -19,7 +19,7 @@ search engine do).
 3. Baseline: the same typo queries as `lower(display_name) LIKE '%<query>%'` on Postgres (a hit when the person is
    in the first 3 rows by name), and its latency measured in-process (no HTTP: a lower bound).
 
-Figures are printed and written to bench/results/search-<time>.json.
+Figures are printed and written to bench/results/search.json (and search-<time>.json).
 """
 
 from __future__ import annotations
@@ -36,7 +36,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DATA, PASSWORD, ROOT, fresh_database, percentile, served, sixdeg, token_session, write_results
+from common import (
+    DATA,
+    PASSWORD,
+    ROOT,
+    figure,
+    fresh_database,
+    percentile,
+    served,
+    sixdeg,
+    token_session,
+    write_results,
+)
 
 sys.path.insert(0, str(ROOT))
 
@@ -302,6 +313,43 @@ def main() -> None:
             "results": results,
             "baseline": naive,
         },
+        figures=[
+            item
+            for result in results
+            for item in (
+                figure(
+                    f"Search p50, one-typo names ({result['engine']}, {len(people):,} people)",
+                    result["typo"]["p50_ms"],
+                    "ms",
+                    better="lower",
+                    baseline=naive["p50_ms"],
+                    baseline_name="Postgres LIKE '%query%', in-process",
+                ),
+                figure(
+                    f"Search p99, one-typo names ({result['engine']})",
+                    result["typo"]["p99_ms"],
+                    "ms",
+                    better="lower",
+                    baseline=naive["p99_ms"],
+                    baseline_name="Postgres LIKE '%query%', in-process",
+                ),
+                figure(
+                    f"Search: intended person in the top 3 ({result['engine']})",
+                    round(100 * result["typo"]["top3_share"], 1),
+                    "%",
+                    better="higher",
+                    baseline=round(100 * naive["top3_share"], 1),
+                    baseline_name="Postgres LIKE '%query%'",
+                ),
+                figure(
+                    f"Suggest p99, three-letter prefixes ({result['engine']})",
+                    result["prefix"]["p99_ms"],
+                    "ms",
+                    better="lower",
+                ),
+            )
+        ],
+        options=vars(args),
     )
     print(f"written to {out.relative_to(ROOT)}")
 

@@ -33,7 +33,7 @@ from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import DATA, ROOT, percentile, served, sixdeg, write_results
+from bench.common import DATA, ROOT, figure, percentile, served, sixdeg, write_results
 from pipelines.demo import DEMO_EMAIL, DEMO_PASSWORD
 
 DIST = ROOT / "web" / "dist"
@@ -239,6 +239,42 @@ def main() -> None:
                 "explorer_above_30_fps": all(pair["ours"]["fps"] > 30 for pair in pans.values()),
             },
         },
+        figures=[
+            figure(
+                "Browser app: first-page JavaScript, gzipped",
+                round(first_kb, 1),
+                "KB",
+                better="lower",
+                goal=BUDGET_KB,
+                baseline=round(whole_kb, 1),
+                baseline_name="the whole app as one bundle",
+            ),
+            figure(
+                "Search page interactive, cold cache (median)",
+                tti["cold_interactive_median_ms"],
+                "ms",
+                better="lower",
+            ),
+            figure(
+                "Search page interactive, warm cache (median)",
+                tti["warm_interactive_median_ms"],
+                "ms",
+                better="lower",
+            ),
+            *(
+                figure(
+                    f"Explorer panning, {view}: {pair['ours']['nodes']:,} people, {pair['ours']['edges']:,} edges",
+                    pair["ours"]["fps"],
+                    "fps",
+                    better="higher",
+                    goal=30,
+                    baseline=pair["baseline_cytoscape_defaults"]["fps"],
+                    baseline_name="cytoscape defaults",
+                )
+                for view, pair in pans.items()
+            ),
+        ],
+        options=vars(args),
     )
     print(f"results: {out.relative_to(ROOT)}")
 

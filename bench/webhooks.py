@@ -15,7 +15,7 @@ Postgres + RabbitMQ, a real worker process applying them, and a load generator o
    index (p50 and max of 20).
 6. Baseline, same run: the same load against `sixdeg serve` (waitress, the embedded default's server).
 
-Figures are printed and written to bench/results/webhooks-<time>.json.
+Figures are printed and written to bench/results/webhooks.json (and webhooks-<time>.json).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BIN, PASSWORD, ROOT, fresh_database, percentile, served, sixdeg, write_results
+from common import BIN, PASSWORD, ROOT, figure, fresh_database, percentile, served, sixdeg, write_results
 
 sys.path.insert(0, str(ROOT))
 
@@ -183,7 +183,43 @@ def main() -> None:
             f"{result['searchable_delay_p50_ms']} ms (p50 of {args.samples}, at rest)",
             flush=True,
         )
-    out = write_results("webhooks", {"events": args.events, "concurrency": args.concurrency, "results": results})
+    by_server = {result["server"]: result for result in results}
+    ours, waitress = by_server.get("gunicorn", results[0]), by_server.get("waitress")
+    versus = {"baseline_name": "sixdeg serve (waitress)"} if waitress and ours is not waitress else {}
+    where = f"{ours['server']}, {args.concurrency} connections"
+    figures = [
+        figure(
+            f"Webhooks accepted per second ({where})",
+            round(ours["accepted_per_second"], 1),
+            "requests/s",
+            better="higher",
+            goal=1000,
+            baseline=round(waitress["accepted_per_second"], 1) if versus else None,
+            **versus,
+        ),
+        figure(
+            f"Webhook answer p99 ({where})",
+            round(ours["p99_ms"], 1),
+            "ms",
+            better="lower",
+            goal=50,
+            baseline=round(waitress["p99_ms"], 1) if versus else None,
+            **versus,
+        ),
+        figure(f"Webhook events lost ({ours['server']})", ours["lost"], "events", better="lower", goal=0),
+        figure(
+            f"Webhook event searchable after, at rest ({ours['server']}, p50)",
+            ours["searchable_delay_p50_ms"],
+            "ms",
+            better="lower",
+        ),
+    ]
+    out = write_results(
+        "webhooks",
+        {"events": args.events, "concurrency": args.concurrency, "results": results},
+        figures=figures,
+        options=vars(args),
+    )
     print(f"written to {out.relative_to(ROOT)}")
 
 

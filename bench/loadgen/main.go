@@ -1,9 +1,16 @@
-// loadgen sends signed Standard Webhooks events (contact.upserted) to one sixdeg webhook URL as fast as
-// `-c` concurrent keep-alive connections allow, and prints a JSON summary: accepted requests per second,
-// latency percentiles of the answers, and how many were not 202. Used by bench/webhooks.py.
+// loadgen is a load generator on loopback with two modes, each printing a JSON summary.
+//
+// Webhooks (bench/webhooks.py): signed Standard Webhooks events (contact.upserted) to one sixdeg webhook URL as
+// fast as `-c` concurrent keep-alive connections allow: accepted requests per second, latency percentiles of
+// the answers, and how many were not 202.
+//
+// Replay (bench/api_load.py, with -urls): GET the URLs of a file (one a line, in order, round robin) with
+// `Authorization: Bearer <-token>` over `-c` keep-alive connections, for `-d` (or `-n` requests): requests
+// per second, latency percentiles, and errors (transport errors and answers that are not 2xx).
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -27,7 +34,14 @@ func main() {
 	total := flag.Int("n", 10000, "events to send")
 	concurrency := flag.Int("c", 16, "concurrent connections")
 	prefix := flag.String("prefix", "load", "contact id prefix")
+	urls := flag.String("urls", "", "replay mode: file of URLs to GET, one a line")
+	token := flag.String("token", "", "replay mode: bearer token")
+	duration := flag.Duration("d", 0, "replay mode: how long to send (0: send -n requests)")
 	flag.Parse()
+	if *urls != "" {
+		replay(*urls, *token, *total, *duration, *concurrency)
+		return
+	}
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(*secret, "whsec_"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bad secret:", err)
@@ -92,6 +106,92 @@ func main() {
 	json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"sent": *total, "seconds": elapsed, "accepted": accepted, "accepted_per_second": float64(accepted) / elapsed,
 		"p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": latencies[len(latencies)-1],
+		"statuses": byStatus, "transport_errors": failed,
+	})
+}
+
+// replay GETs the URLs of `path` round robin over `concurrency` connections, for `duration` or `total` requests.
+func replay(path, token string, total int, duration time.Duration, concurrency int) {
+	file, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "urls:", err)
+		os.Exit(2)
+	}
+	var targets []string
+	scanner := bufio.NewScanner(file)
+	for scanner.Scan() {
+		if line := strings.TrimSpace(scanner.Text()); line != "" {
+			targets = append(targets, line)
+		}
+	}
+	file.Close()
+	if len(targets) == 0 {
+		fmt.Fprintln(os.Stderr, "urls: no URLs in", path)
+		os.Exit(2)
+	}
+	transport := &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	perWorker := make([][]float64, concurrency)
+	var next, failed int64
+	statuses := sync.Map{}
+	started := time.Now()
+	deadline := started.Add(duration)
+	var wg sync.WaitGroup
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for {
+				i := int(atomic.AddInt64(&next, 1)) - 1
+				if (duration > 0 && time.Now().After(deadline)) || (duration == 0 && i >= total) {
+					return
+				}
+				request, _ := http.NewRequest("GET", targets[i%len(targets)], nil)
+				if token != "" {
+					request.Header.Set("Authorization", "Bearer "+token)
+				}
+				sent := time.Now()
+				response, err := client.Do(request)
+				if err == nil {
+					io.Copy(io.Discard, response.Body)
+					response.Body.Close()
+				}
+				perWorker[w] = append(perWorker[w], float64(time.Since(sent).Microseconds())/1000)
+				if err != nil {
+					atomic.AddInt64(&failed, 1)
+					continue
+				}
+				count, _ := statuses.LoadOrStore(response.StatusCode, new(int64))
+				atomic.AddInt64(count.(*int64), 1)
+			}
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(started).Seconds()
+	var latencies []float64
+	for _, part := range perWorker {
+		latencies = append(latencies, part...)
+	}
+	sort.Float64s(latencies)
+	pick := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return latencies[int(p*float64(len(latencies)-1))]
+	}
+	byStatus := map[string]int64{}
+	var ok int64
+	statuses.Range(func(k, v any) bool {
+		byStatus[fmt.Sprint(k)] = *v.(*int64)
+		if code := k.(int); code >= 200 && code < 300 {
+			ok += *v.(*int64)
+		}
+		return true
+	})
+	json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"requests": len(latencies), "ok": ok, "errors": int64(len(latencies)) - ok, "seconds": elapsed,
+		"requests_per_second": float64(ok) / elapsed, "connections": concurrency, "urls": len(targets),
+		"p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99), "max_ms": pick(1),
 		"statuses": byStatus, "transport_errors": failed,
 	})
 }
