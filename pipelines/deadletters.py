@@ -222,10 +222,11 @@ class DeadLetters:
         found: dict[str, int | None] = {}
         for queue in queues:
             name = dead_letter_queue(queue)
-            found[name] = self._message_count(name)
+            found[name] = self.message_count(name)
         return found
 
-    def _message_count(self, queue_name: str) -> int | None:
+    def message_count(self, queue_name: str) -> int | None:
+        """Messages waiting in a queue (None: the queue was never declared on this vhost)."""
         channel = self._connection.channel()
         try:
             return channel.queue_declare(queue_name, passive=True).method.message_count
@@ -243,7 +244,7 @@ class DeadLetters:
         message not acked in the block goes back to the dead-letter queue."""
         name = dead_letter_queue(queue)
         taken: list[tuple[Any, DeadLetter]] = []
-        if self._message_count(name) is None:
+        if self.message_count(name) is None:
             yield None, taken
             return
         channel = self._connection.channel()
@@ -309,7 +310,7 @@ class DeadLetters:
     def _republish(self, dlq_channel: Any, letter: DeadLetter) -> None:
         """Publish `letter` to its work queue with confirms; raises DeadLetterError (the letter stays) if the
         broker does not take it."""
-        if self._message_count(letter.queue_name) is None:
+        if self.message_count(letter.queue_name) is None:
             raise DeadLetterError(
                 f"message {letter.message_id}: its queue {letter.queue_name!r} does not exist on this vhost; start "
                 f"a worker for it (`dramatiq actors --queues {letter.queue_name}`), which declares it, then replay "

@@ -17,6 +17,7 @@ from dramatiq.middleware import CurrentMessage
 import actors  # noqa: F401  - the broker exists before the test actor is declared
 from api.cli import main
 from pipelines.deadletters import DeadLetters
+from pipelines.observability.queues import rabbitmq_queue_depths
 from tests.support.messaging import delete_rabbit_queues, wait_until
 
 QUEUE = f"sixdeg_dlq_test_{uuid.uuid4().hex[:8]}"
@@ -76,6 +77,8 @@ def test_a_dead_letter_is_listed_replayed_after_the_fix_and_then_succeeds(rabbit
     assert item["reason"] == f"RuntimeError: store unavailable ({token})"  # from the retried failure
     assert 0 <= item["age_seconds"] < 60
     assert _dead_count(rabbit) == 1, "listing must leave the message in the dead-letter queue"
+    depths = rabbitmq_queue_depths(rabbit, [QUEUE, f"{QUEUE}.XQ", "sixdeg_never_declared"])
+    assert (depths[QUEUE].dead, depths["sixdeg_never_declared"].dead) == (1, 0)  # what /metrics reports
 
     code, out = _cli("dlq", "show", sent.message_id, "--queue", QUEUE, "--json")
     assert code == 0, out
