@@ -94,6 +94,10 @@ def _handle_problem(problem: Problem) -> Response:
 
 
 def _handle_http_exception(exc: HTTPException) -> Response:
+    original = getattr(exc, "original_exception", None)
+    if isinstance(original, Exception) and not isinstance(original, HTTPException):
+        # Flask wraps errors raised outside the view (for example a commit in an after_request hook) in a 500.
+        return _handle_unexpected(original)
     code = exc.code or 500
     headers = {}
     if code == 405 and exc.valid_methods:  # type: ignore[attr-defined]

@@ -85,3 +85,28 @@ def test_readyz_names_the_failing_backend(sqlite_config):
     assert "graph (neo4j)" in body["detail"] and "search (opensearch)" in body["detail"]
     assert body["backends"]["database"]["ok"] is True
     assert body["backends"]["graph"]["ok"] is False
+
+
+def test_database_lost_at_commit_is_a_503_problem(postgres_config):
+    """The commit runs after the view (in an after_request hook): losing the database there is still a 503
+    problem, not Flask's bare 500."""
+    from sqlalchemy import create_engine, text
+
+    from api.context import db
+
+    app = create_app(postgres_config)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.post("/_test/write-then-lose-db")
+    def write_then_lose_db():
+        backend = db().execute(text("SELECT pg_backend_pid()")).scalar()
+        admin = create_engine(postgres_config.database_url)
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        admin.dispose()
+        return {"written": True}, 202
+
+    response = app.test_client().post("/_test/write-then-lose-db", json={})
+    body = _assert_problem(response, 503)
+    assert body["type"].endswith("/unavailable")
+    assert "Retry-After" in response.headers
