@@ -91,11 +91,22 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _session_factories.clear()
+
+
+_session_factories: dict[Engine, sessionmaker[Session]] = {}
 
 
 def session_factory(config: Config) -> sessionmaker[Session]:
-    """Sessions bound to the configured database; objects stay usable after commit."""
-    return sessionmaker(bind=get_engine(config), expire_on_commit=False)
+    """Sessions bound to the configured database; objects stay usable after commit.
+
+    One factory per engine: each `sessionmaker` makes a new Session subclass, and SQLAlchemy then copies the
+    class-level event listeners (the outbox's) onto it, which made every API request pay for a new class."""
+    engine = get_engine(config)
+    factory = _session_factories.get(engine)
+    if factory is None:
+        factory = _session_factories[engine] = sessionmaker(bind=engine, expire_on_commit=False)
+    return factory
 
 
 @contextmanager

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, event, func, select, update
+from sqlalchemy import Connection, Engine, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.models import OutboxMessage, utcnow
@@ -31,9 +32,10 @@ class ActorLike(Protocol):
     queue_name: str
 
 
-#: Publishes committed outbox rows by id, reading them through the engine that committed them.
+#: Publishes the rows a transaction just committed (as the committing session holds them in memory, so
+#: publishing reads nothing back), then marks them sent on the engine that committed them.
 #: Installed by actors/broker.py; None means "leave them for the sweeper".
-Publisher = Callable[[Engine, Sequence[int]], None]
+Publisher = Callable[[Engine, Sequence[OutboxMessage]], None]
 _publisher: Publisher | None = None
 _publisher_lock = threading.Lock()
 
@@ -61,22 +63,27 @@ def send_after_commit(
     actor_name = actor if isinstance(actor, str) else actor.actor_name
     if queue_name is None and not isinstance(actor, str):
         queue_name = actor.queue_name
-    row = OutboxMessage(
-        actor_name=actor_name,
-        queue_name=queue_name,
-        args=list(args),
-        kwargs=dict(kwargs),
-        options=message_options_with_request_id(options),  # the request id follows the work (logs, Sentry)
-    )
-    session.add(row)
-    session.flush()  # assigns the id, inside the caller's transaction
-    session.info.setdefault(_PENDING_KEY, []).append(row.id)
+    values = {
+        "message_id": str(uuid.uuid4()),
+        "actor_name": actor_name,
+        "queue_name": queue_name,
+        "args": list(args),
+        "kwargs": dict(kwargs),
+        "options": message_options_with_request_id(options),  # the request id follows the work (logs, Sentry)
+        "created_at": utcnow(),
+        "attempts": 0,
+    }
+    # A Core INSERT, not session.add + flush: this runs on every accepted webhook and import batch, and the
+    # unit-of-work flush costs several times the statement itself.
+    row_id = session.execute(insert(OutboxMessage).values(values).returning(OutboxMessage.id)).scalar_one()
+    row = OutboxMessage(id=row_id, **values)  # detached: readable after the commit whatever the session expires
+    session.info.setdefault(_PENDING_KEY, []).append(row)
     return row
 
 
 @event.listens_for(Session, "after_commit")
 def _publish_committed(session: Session) -> None:
-    pending: list[int] = session.info.pop(_PENDING_KEY, [])
+    pending: list[OutboxMessage] = session.info.pop(_PENDING_KEY, [])
     publisher = _publisher
     if not pending or publisher is None:
         return
@@ -119,9 +126,19 @@ def claim_unsent(
     return sorted(claimed, key=lambda row: row.id)
 
 
-def mark_failed(session: Session, row_id: int, error: str) -> None:
+def mark_sent(connection: Session | Connection, row_ids: Sequence[int]) -> None:
+    """Rows published straight after their commit: sent, unless a sweeper got there first (then it counted)."""
+    connection.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.sent_at.is_(None))
+        .values(sent_at=utcnow(), attempts=OutboxMessage.attempts + 1),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def mark_failed(connection: Session | Connection, row_id: int, error: str) -> None:
     """A claimed row could not be published: keep it unsent (its attempt is already counted), with the error."""
-    session.execute(
+    connection.execute(
         update(OutboxMessage).where(OutboxMessage.id == row_id).values(sent_at=None, last_error=error[:2000])
     )
 

@@ -19,10 +19,11 @@ Payload (JSON, Standard Webhooks style):
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import Insert, select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -169,25 +170,35 @@ def accept(
 ) -> bool:
     """Store a verified event and enqueue it (after commit); False when this webhook-id was seen before."""
     inserted = session.execute(
-        insert_ignoring_conflicts(session, WebhookEvent.__table__, ("source_id", "webhook_id")).returning(
-            WebhookEvent.__table__.c.id
-        ),
-        [
-            {
-                "source_id": source.id,
-                "webhook_id": webhook_id,
-                "event_type": payload.type,
-                "external_id": payload.data.id,
-                "payload": payload.model_dump(mode="json"),
-                "sent_at": sent_at,
-                "received_at": utcnow(),
-            }
-        ],
+        _insert_event(session.get_bind().dialect.name),
+        {
+            "source_id": source.id,
+            "webhook_id": webhook_id,
+            "event_type": payload.type,
+            "external_id": payload.data.id,
+            "payload": payload.model_dump(mode="json"),
+            "sent_at": sent_at,
+            "received_at": utcnow(),
+        },
     ).scalar()
     if inserted is None:
         return False
     send_after_commit(session, WEBHOOK_ACTOR, inserted)
     return True
+
+
+@lru_cache(maxsize=2)
+def _insert_event(dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT (source, webhook-id) DO NOTHING RETURNING id, built once per dialect (every accepted
+    webhook runs it, and a single-row execute skips SQLAlchemy's executemany machinery)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    table = WebhookEvent.__table__
+    return (
+        dialect_insert(table).on_conflict_do_nothing(index_elements=["source_id", "webhook_id"]).returning(table.c.id)
+    )
 
 
 # --- processing ----------------------------------------------------------------------------------------------
