@@ -13,7 +13,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ARRAY, JSON, ColumnElement, Engine, Insert, Table, any_, bindparam, create_engine, event, insert
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Column,
+    ColumnElement,
+    Engine,
+    Insert,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.sqltypes import NullType, String
@@ -143,11 +157,9 @@ def among(session: Session, column: ColumnElement[Any], values: Sequence[Any]) -
     return column.in_(list(values))
 
 
-def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many new rows: COPY on Postgres (several times faster than INSERT executemany), executemany on
-    SQLite. Column defaults are applied here, since COPY bypasses SQLAlchemy's."""
-    if not rows:
-        return
+def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[list[Column[Any]], list[list[Any]]]:
+    """The columns to write and each row's values in their order, with column defaults applied (COPY and
+    unnest bypass SQLAlchemy's)."""
     columns = [c for c in table.columns if any(c.name in row for row in rows) or c.default is not None]
     values = []
     for row in rows:
@@ -163,6 +175,15 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
                 value = None
             record.append(value)
         values.append(record)
+    return columns, values
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many new rows: COPY on Postgres (several times faster than INSERT executemany), executemany on
+    SQLite. Column defaults are applied here, since COPY bypasses SQLAlchemy's."""
+    if not rows:
+        return
+    columns, values = _with_defaults(table, rows)
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(table), [dict(zip([c.name for c in columns], v, strict=True)) for v in values])
         return
@@ -172,3 +193,26 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for record in values:
             copy.write_row([json.dumps(v) if i in json_columns and v is not None else v for i, v in enumerate(record)])
+
+
+def bulk_insert_ignoring_conflicts(
+    session: Session, table: Table, conflict_columns: tuple[str, ...], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert many rows, skipping those that clash on `conflict_columns`. On Postgres one statement,
+    `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING`, instead of one statement per row (a 1,000-row
+    import batch spent 140 ms in executemany); executemany on SQLite. Column defaults are applied here."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert_ignoring_conflicts(session, table, conflict_columns), list(rows))
+        return
+    columns, values = _with_defaults(table, rows)
+    dialect = session.get_bind().dialect
+    arrays = {f"c{i}": [record[i] for record in values] for i in range(len(columns))}
+    unnest = ", ".join(f"CAST(:c{i} AS {c.type.compile(dialect=dialect)}[])" for i, c in enumerate(columns))
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    conflict = ", ".join(f'"{name}"' for name in conflict_columns)
+    statement = (
+        f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({unnest}) ON CONFLICT ({conflict}) DO NOTHING'
+    )
+    session.execute(text(statement), arrays)

@@ -182,12 +182,17 @@ class Contact(Base):
     """One user's record of one person from one source, with the fields as that source gave them."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("source_id", "external_key"),)
+    __table_args__ = (
+        UniqueConstraint("source_id", "external_key"),
+        # "does this user have a contact of this person?" (merge suggestions, ownership) is one index probe;
+        # it also serves every lookup by person alone.
+        Index("ix_contacts_person_id_user_id", "person_id", "user_id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     source_id: Mapped[int] = mapped_column(Id, ForeignKey("sources.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    person_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(Id, ForeignKey("people.id", ondelete="CASCADE"))
     external_key: Mapped[str] = mapped_column(String(500))
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     content_hash: Mapped[str] = mapped_column(String(64))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from pipelines.contacts.merge import MergeRefused, choose_survivor, live_person_id, live_person_ids, merge_people
 from pipelines.contacts.records import NormalizedContact
-from pipelines.db import among, bulk_insert, insert_ignoring_conflicts
+from pipelines.db import among, bulk_insert, bulk_insert_ignoring_conflicts, insert_ignoring_conflicts
 from pipelines.graph.strength import Evidence, strength
 from pipelines.models import (
     Connection,
@@ -294,7 +294,7 @@ def _add_identities(
     if not wanted:
         return
     rows = [{"kind": k.value, "value": v, "person_id": p} for (k, v), p in wanted.items()]
-    session.execute(insert_ignoring_conflicts(session, Identity.__table__, ("kind", "value")), rows)
+    bulk_insert_ignoring_conflicts(session, Identity.__table__, ("kind", "value"), rows)
     # Another batch may have taken a key first: its person and ours are then the same human.
     winners = _existing_identities(session, set(wanted))
     clashes = {key: (winners[key], mine) for key, mine in wanted.items() if winners.get(key, mine) != mine}
