@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 
 import dramatiq
 from dramatiq import Broker, Message, Worker
-from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.broker import MessageProxy
+from dramatiq.brokers.rabbitmq import RabbitmqBroker, _RabbitmqConsumer
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import (
     AgeLimit,
@@ -65,8 +66,43 @@ class GuardedRetries(Retries):
             message.fail()
 
 
+class _ConnectionBoundConsumer(_RabbitmqConsumer):
+    """A consumer that acks (or rejects) only messages it delivered itself.
+
+    After a lost connection Dramatiq's consumer thread opens a new consumer, but worker threads still finishing
+    messages of the old one hand them to the new one. Delivery tags are numbered per channel from 1, so the old
+    message's tag can name a different, unprocessed message on the new channel: acking it would drop that
+    message. A message from a closed connection is left alone instead: RabbitMQ requeued it when the connection
+    closed, and its actor, idempotent, finds its work done when it runs again."""
+
+    def __next__(self) -> MessageProxy | None:
+        message = super().__next__()
+        if message is not None:
+            message._delivered_by = self  # type: ignore[attr-defined]
+        return message
+
+    def _delivered_here(self, message: MessageProxy, verb: str) -> bool:
+        if getattr(message, "_delivered_by", self) is self:
+            return True
+        log.info(
+            "not %s message %s: its connection to RabbitMQ closed since delivery, so RabbitMQ has requeued it",
+            verb,
+            message.message_id,
+        )
+        return False
+
+    def ack(self, message: MessageProxy) -> None:
+        if self._delivered_here(message, "acking"):
+            super().ack(message)
+
+    def nack(self, message: MessageProxy) -> None:
+        if self._delivered_here(message, "rejecting"):
+            super().nack(message)
+
+
 class SixdegRabbitmqBroker(RabbitmqBroker):
-    """RabbitmqBroker whose consumers take an explicit number of messages ahead (not 2 x threads)."""
+    """RabbitmqBroker whose consumers take an explicit number of messages ahead (not 2 x threads) and ack only
+    messages of their own connection (see `_ConnectionBoundConsumer`)."""
 
     def __init__(self, *, queue_prefetch: int, **kwargs: object) -> None:
         super().__init__(**kwargs)
@@ -77,6 +113,10 @@ class SixdegRabbitmqBroker(RabbitmqBroker):
         if not queue_name.endswith(".DQ"):
             prefetch = self.queue_prefetch
         return super().consume(queue_name, prefetch, timeout)
+
+    @property
+    def consumer_class(self) -> type[_RabbitmqConsumer]:
+        return _ConnectionBoundConsumer
 
 
 class WorkContext(Middleware):
