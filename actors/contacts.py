@@ -6,6 +6,8 @@ import dramatiq
 from dramatiq.middleware import Shutdown
 
 from actors.broker import current_config
+from pipelines import locks
+from pipelines.config import Config
 from pipelines.contacts import importer
 from pipelines.db import unit_of_work
 from pipelines.observability import metrics
@@ -22,8 +24,23 @@ IMPORTS_QUEUE = "imports"
     notify_shutdown=True,  # a worker shutting down interrupts the batch (rolled back); the retry resumes after it
 )
 def import_file(import_id: int) -> None:
-    """Stream an import's file in batches, one transaction each; a redelivery resumes after the last batch."""
+    """Stream an import's file in batches, one transaction each; a redelivery resumes after the last batch.
+
+    One delivery of an import runs at a time. When a worker's connection to RabbitMQ drops (a broker restart, a
+    network blip) the worker lives on and keeps importing, but RabbitMQ puts the unacked message back and hands
+    it out again, often to the same worker once it has reconnected. Without the lock the second delivery
+    started from the checkpoint it read and raced the first over the same batches: a unique violation that
+    marked the running import failed, or the same contacts' people created twice and then merged, and rows
+    counted twice had such a batch committed (docs/reliability.md, drill 2). With it the second delivery waits;
+    it then finds the import done (and returns), or resumes it if the first delivery died (its lock went with
+    its connection).
+    """
     config = current_config()
+    with locks.one_at_a_time(config, f"{importer.IMPORT_ACTOR}:{import_id}"):
+        _import_file(config, import_id)
+
+
+def _import_file(config: Config, import_id: int) -> None:
     with unit_of_work(config) as session:
         plan = importer.start_import(session, import_id)
     if plan is None:

@@ -7,12 +7,18 @@ operating system (the file handle closes) releases it, so a standby can take ove
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from filelock import FileLock, Timeout
 from sqlalchemy import Connection, text
 
 from pipelines.config import Config
 from pipelines.db import get_engine, normalize_database_url, sqlite_path
+
+log = logging.getLogger(__name__)
 
 
 def lock_key(name: str) -> int:
@@ -81,3 +87,35 @@ class LeaderLock:
             finally:
                 self._connection.close()
                 self._connection = None
+
+
+@contextmanager
+def one_at_a_time(config: Config, name: str, *, poll: float = 1.0) -> Iterator[None]:
+    """Run the block while holding the Postgres advisory lock `name`, first waiting while another thread or
+    process holds it.
+
+    For work that a message broker may hand out twice at once: RabbitMQ delivers a message again as soon as the
+    connection it was delivered on drops (a broker restart, a network blip), while the worker that has it lives on
+    and keeps working. The lock sits on a connection of its own, so Postgres releases it when its holder dies.
+    The wait polls, so that Dramatiq's time limit and shutdown notice, raised in the waiting thread, end it.
+
+    On SQLite (the embedded setup: one process, an in-memory broker that never hands out a message twice at
+    once) the block just runs.
+    """
+    if get_engine(config).dialect.name != "postgresql":
+        yield
+        return
+    lock = LeaderLock(config, name)
+    waited = False
+    while not lock.try_acquire():
+        if not waited:
+            log.info("%s is held elsewhere (another delivery of the same message?); waiting for it", name)
+            waited = True
+        time.sleep(poll)
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except Exception:  # the connection is gone, and the lock with it
+            log.warning("could not release %s (its connection is gone, and so is the lock)", name, exc_info=True)

@@ -100,6 +100,21 @@ def queued(api_url: str, vhost: str = VHOST, queues: tuple[str, ...] = DRILL_QUE
     return sum(int(q.get("messages", 0) or 0) for q in response.json() if q["name"] in wanted)
 
 
+def queue_state(api_url: str, queue: str, vhost: str = VHOST) -> dict[str, Any]:
+    """One queue as the management API sees it (`messages_ready`, `messages_unacknowledged`, `consumers`, ...);
+    empty when it does not exist. Its counts are up to the node's statistics interval old."""
+    import requests
+
+    parts = urlsplit(api_url)
+    base = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl().rstrip("/")
+    auth = (parts.username or "guest", parts.password or "guest")
+    response = requests.get(f"{base}/queues/{quote(vhost, safe='')}/{quote(queue, safe='')}", auth=auth, timeout=10)
+    if response.status_code == 404:
+        return {}
+    response.raise_for_status()
+    return response.json()
+
+
 def dead_letters(amqp_url: str, queues: tuple[str, ...] = DRILL_QUEUES) -> dict[str, int]:
     """Messages in each queue's dead-letter queue (`<queue>.XQ`), only the non-empty ones."""
     counts = {f"{q}.XQ": queue_counts(amqp_url, f"{q}.XQ") for q in queues}
@@ -531,6 +546,34 @@ def wait_settled(config: Config, worker: Worker, neo4j_driver: Any, api_url: str
         return converged(config, neo4j_driver)
 
     return wait_until(settled, timeout, interval=1.0)
+
+
+def open_transactions(config: Config) -> list[str]:
+    """Other sessions of the run's database inside a transaction (a worker still writing), as `state: query`."""
+    with unit_of_work(config) as session:
+        rows = session.execute(
+            text(
+                "SELECT state, left(query, 120) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                "AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')"
+            )
+        ).all()
+    return [f"{state}: {query}" for state, query in rows]
+
+
+def wait_quiet(config: Config, seconds: float, timeout: float) -> bool:
+    """Wait until no other session has been inside a transaction of the run's database for `seconds` in a row:
+    the worker is idle, not between two batches of work that the queues no longer show (a message acked early,
+    a delivery that runs on after its message was handed out again)."""
+    deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        if open_transactions(config):
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= seconds:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def delete_run_graph(driver: Any, lo: int, hi: int) -> None:
