@@ -310,6 +310,9 @@ def run_burst(
             stats["after_statuses"] = dict(after.statuses)
             stats["bad"] += after.bad[:5]
             stats["accepted"] += after.accepted
+            # Without a sweep: only the publishers right after the commits can send these rows. The wait covers a
+            # worker's own outbox row committed a moment before it is marked sent.
+            drills.wait_until(lambda: not drills.unsent(config), 10)
             stats["unsent_after_second_burst"] = drills.unsent(config)
 
             def processed() -> int:
