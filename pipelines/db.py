@@ -141,7 +141,12 @@ def unit_of_work(config: Config | Engine) -> Iterator[Session]:
 
 def insert_ignoring_conflicts(session: Session, table: Table, conflict_columns: tuple[str, ...]) -> Insert:
     """INSERT ... ON CONFLICT (columns) DO NOTHING, for Postgres and SQLite alike (use with executemany rows)."""
-    if session.get_bind().dialect.name == "postgresql":
+    return insert_ignoring_conflicts_on(session.get_bind().dialect.name, table, conflict_columns)
+
+
+def insert_ignoring_conflicts_on(dialect: str, table: Table, conflict_columns: tuple[str, ...]) -> Insert:
+    """`insert_ignoring_conflicts` for a dialect by name (for statements built once and cached)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert

@@ -31,7 +31,7 @@ from pipelines import secrets
 from pipelines.contacts.ingest import BatchTarget, ingest_batch
 from pipelines.contacts.normalize import normalize
 from pipelines.contacts.records import NormalizedContact, ParsedContact, RowError
-from pipelines.db import insert_ignoring_conflicts
+from pipelines.db import insert_ignoring_conflicts, insert_ignoring_conflicts_on
 from pipelines.models import Contact, Source, SourceKind, User, WebhookContactState, WebhookEvent, utcnow
 from pipelines.outbox import send_after_commit
 from pipelines.ownership import delete_contacts
@@ -191,14 +191,8 @@ def accept(
 def _insert_event(dialect: str) -> Insert:
     """INSERT ... ON CONFLICT (source, webhook-id) DO NOTHING RETURNING id, built once per dialect (every accepted
     webhook runs it, and a single-row execute skips SQLAlchemy's executemany machinery)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     table = WebhookEvent.__table__
-    return (
-        dialect_insert(table).on_conflict_do_nothing(index_elements=["source_id", "webhook_id"]).returning(table.c.id)
-    )
+    return insert_ignoring_conflicts_on(dialect, table, ("source_id", "webhook_id")).returning(table.c.id)
 
 
 # --- processing ----------------------------------------------------------------------------------------------
