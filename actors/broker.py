@@ -258,13 +258,11 @@ def current_config() -> Config:
     return _config
 
 
-def publish_committed(engine: Engine, rows: Sequence[OutboxMessage]) -> None:
-    """The outbox's after-commit hook: publish the rows a transaction just committed, then mark them sent on its
-    own database. Nothing is read back first (the rows are in hand), so an accepted request costs one publish and
-    one small UPDATE. A row whose publish fails stays unsent, with the error, for the sweeper; if this process dies
-    between publish and mark, the sweeper sends it again under the same message id (actors are idempotent)."""
+def publish_committed(rows: Sequence[OutboxMessage]) -> dict[int, str]:
+    """The outbox's publisher: enqueue rows a transaction just committed (they are in hand, so nothing is read
+    back); returns {row id: error} for those that could not be published. The outbox marks the others sent; a
+    failed row stays unsent, with its error, for the sweeper (which resends under the same message id)."""
     broker = dramatiq.get_broker()
-    published: list[int] = []
     failed: dict[int, str] = {}
     for row in rows:
         try:
@@ -272,13 +270,7 @@ def publish_committed(engine: Engine, rows: Sequence[OutboxMessage]) -> None:
         except Exception as exc:
             log.warning("outbox row %s (%s) not published: %s", row.id, row.actor_name, exc)
             failed[row.id] = f"{type(exc).__name__}: {exc}"
-            continue
-        published.append(row.id)
-    with engine.begin() as connection:  # no ORM session: this runs after every commit that sent a message
-        if published:
-            outbox.mark_sent(connection, published)
-        for row_id, error in failed.items():
-            outbox.mark_failed(connection, row_id, error)
+    return failed
 
 
 def publish_outbox_rows(

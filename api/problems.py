@@ -116,10 +116,11 @@ def _handle_http_exception(exc: HTTPException) -> Response:
 
 def _database_unreachable(exc: BaseException) -> bool:
     """The database could not be reached (down, restarting, refusing connections): not a bug in the request."""
+    import psycopg
     from sqlalchemy.exc import DBAPIError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    if isinstance(exc, PoolTimeout):
+    if isinstance(exc, PoolTimeout | psycopg.OperationalError):  # psycopg's own: hot paths use it directly
         return True
     return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 

@@ -7,12 +7,13 @@ from pydantic import ValidationError
 from spectree import Response as Responses
 
 from api.contacts import source_out
-from api.context import config, db, login_required, owned_or_404, require_user
+from api.context import MAX_ID, config, db, login_required, owned_or_404, require_user
 from api.limits import limiter
 from api.problems import Problem
 from api.schemas import RotateIn, SecretOut, SourceIn, WebhookAccepted, WebhookSourceOut
 from api.spec import spec
 from pipelines import webhooks
+from pipelines.db import is_postgres
 from pipelines.models import Source, SourceKind
 
 blueprint = Blueprint("webhooks", __name__, url_prefix="/v1")
@@ -88,11 +89,14 @@ def receive(source_id: int) -> tuple[Response, int]:
     `{"type": "contact.deleted", "data": {"id": ...}}`. Verified events are stored and processed on the queue;
     the answer is 202 at once. A webhook-id seen before is a 202 that changes nothing.
     """
-    source = webhooks.receiving_source(db(), source_id)
-    if source is None:
-        raise Problem(
-            404, "Not Found", f"No webhook source {source_id} is receiving (unknown or disabled).", slug="not-found"
+    fast = is_postgres(config().database_url)  # two statements instead of an ORM session (see accept_on)
+    source: Source | webhooks.ReceivingSource | None = None
+    if 0 < source_id <= MAX_ID:
+        source = (
+            webhooks.receiving_source_on(config(), source_id) if fast else webhooks.receiving_source(db(), source_id)
         )
+    if source is None:
+        raise _not_receiving(source_id)
     body = request.get_data(cache=False)
     try:
         sent_at = webhooks.verify(config().secret_key, source, body, dict(request.headers))
@@ -131,5 +135,16 @@ def receive(source_id: int) -> tuple[Response, int]:
             slug="validation",
             errors=[{"field": "webhook-id", "message": "at most 200 characters", "code": "too_long"}],
         )
-    created = webhooks.accept(db(), source, webhook_id, sent_at, payload)
+    if fast:
+        created = webhooks.accept_on(config(), source_id, webhook_id, sent_at, payload)
+        if created is None:
+            raise _not_receiving(source_id)
+    else:
+        created = webhooks.accept(db(), source, webhook_id, sent_at, payload)  # type: ignore[arg-type]
     return jsonify({"accepted": True, "duplicate": not created}), 202
+
+
+def _not_receiving(source_id: int) -> Problem:
+    return Problem(
+        404, "Not Found", f"No webhook source {source_id} is receiving (unknown or disabled).", slug="not-found"
+    )

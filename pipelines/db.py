@@ -7,12 +7,15 @@ code in pipelines/ only receives the session (DESIGN.md principle 4).
 from __future__ import annotations
 
 import json
+import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -78,15 +81,57 @@ def create_db_engine(config: Config) -> Engine:
         pool_size=10,
         max_overflow=10,
         pool_timeout=timeout,
-        connect_args={
-            "connect_timeout": max(1, int(timeout)),
-            "application_name": "sixdeg",
-            # A request never waits forever on a row lock held by a batch job. Prepared statements are planned
-            # for their actual parameters: a generic plan made while a table was small keeps seq-scanning it
-            # after a big import has filled it (seen: identity lookups 10x slower).
-            "options": "-c lock_timeout=30000 -c plan_cache_mode=force_custom_plan",
-        },
+        connect_args=_postgres_connect_args(timeout),
     )
+
+
+def _postgres_connect_args(timeout: float) -> dict[str, Any]:
+    return {
+        "connect_timeout": max(1, int(timeout)),
+        "application_name": "sixdeg",
+        # A request never waits forever on a row lock held by a batch job. Prepared statements are planned
+        # for their actual parameters: a generic plan made while a table was small keeps seq-scanning it
+        # after a big import has filled it (seen: identity lookups 10x slower).
+        "options": "-c lock_timeout=30000 -c plan_cache_mode=force_custom_plan",
+    }
+
+
+@lru_cache(maxsize=8)
+def is_postgres(database_url: str) -> bool:
+    return make_url(normalize_database_url(database_url)).get_backend_name() == "postgresql"
+
+
+_own_connections = threading.local()
+T = TypeVar("T")
+
+
+def with_autocommit_connection(config: Config, work: Callable[[psycopg.Connection], T]) -> T:
+    """Run `work` on this thread's own autocommit psycopg connection to the configured Postgres (opened on first
+    use, reopened after a fork or a lost connection). For hot paths whose whole job is one or two statements,
+    where a pooled SQLAlchemy session costs several times the statements themselves (the webhook receiver).
+    A connection error is retried once on a fresh connection, so `work` must be safe to repeat."""
+    for attempt in (1, 2):
+        connection = _own_connection(config)
+        try:
+            return work(connection)
+        except psycopg.OperationalError:
+            _own_connections.__dict__.pop(config.database_url, None)
+            connection.close()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _own_connection(config: Config) -> psycopg.Connection:
+    held = _own_connections.__dict__.get(config.database_url)
+    if held is not None and held[0] == os.getpid() and not held[1].closed and not held[1].broken:
+        return held[1]
+    url = make_url(normalize_database_url(config.database_url)).set(drivername="postgresql")
+    connect_args = _postgres_connect_args(config.backend_timeout)
+    connect_args["options"] += f" -c statement_timeout={int(config.backend_timeout * 1000)}"
+    connection = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True, **connect_args)
+    _own_connections.__dict__[config.database_url] = (os.getpid(), connection)
+    return connection
 
 
 def get_engine(config: Config) -> Engine:

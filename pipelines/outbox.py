@@ -10,15 +10,20 @@ the same message and actors stay idempotent.
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, event, func, insert, select, update
+import psycopg
+from sqlalchemy import Connection, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from pipelines.config import Config
+from pipelines.db import with_autocommit_connection
 from pipelines.models import OutboxMessage, utcnow
 from pipelines.observability.logs import message_options_with_request_id
 
@@ -33,9 +38,9 @@ class ActorLike(Protocol):
 
 
 #: Publishes the rows a transaction just committed (as the committing session holds them in memory, so
-#: publishing reads nothing back), then marks them sent on the engine that committed them.
-#: Installed by actors/broker.py; None means "leave them for the sweeper".
-Publisher = Callable[[Engine, Sequence[OutboxMessage]], None]
+#: publishing reads nothing back) and returns {row id: error} for those it could not publish; the outbox then
+#: marks the others sent. Installed by actors/broker.py; None means "leave them for the sweeper".
+Publisher = Callable[[Sequence[OutboxMessage]], dict[int, str]]
 _publisher: Publisher | None = None
 _publisher_lock = threading.Lock()
 
@@ -60,19 +65,7 @@ def send_after_commit(
     `actor` is an actor object or its name (pipelines/ passes names: it never imports actors/).
     Arguments must be JSON values: ids, never objects.
     """
-    actor_name = actor if isinstance(actor, str) else actor.actor_name
-    if queue_name is None and not isinstance(actor, str):
-        queue_name = actor.queue_name
-    values = {
-        "message_id": str(uuid.uuid4()),
-        "actor_name": actor_name,
-        "queue_name": queue_name,
-        "args": list(args),
-        "kwargs": dict(kwargs),
-        "options": message_options_with_request_id(options),  # the request id follows the work (logs, Sentry)
-        "created_at": utcnow(),
-        "attempts": 0,
-    }
+    values = new_message_values(actor, args, kwargs, queue_name=queue_name, options=options)
     # A Core INSERT, not session.add + flush: this runs on every accepted webhook and import batch, and the
     # unit-of-work flush costs several times the statement itself.
     row_id = session.execute(insert(OutboxMessage).values(values).returning(OutboxMessage.id)).scalar_one()
@@ -81,16 +74,128 @@ def send_after_commit(
     return row
 
 
+def new_message_values(
+    actor: ActorLike | str,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    *,
+    queue_name: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The column values of a new outbox row (a fresh message id; the current request id in its options)."""
+    if queue_name is None and not isinstance(actor, str):
+        queue_name = actor.queue_name
+    return {
+        "message_id": str(uuid.uuid4()),
+        "actor_name": actor if isinstance(actor, str) else actor.actor_name,
+        "queue_name": queue_name,
+        "args": list(args),
+        "kwargs": dict(kwargs),
+        "options": message_options_with_request_id(options),  # the request id follows the work (logs, Sentry)
+        "created_at": utcnow(),
+        "attempts": 0,
+    }
+
+
+class _BackgroundPublisher:
+    """Publishes committed rows from a daemon thread, many per round with one mark-sent UPDATE for all of them
+    (on the thread's own autocommit connection), so the request that committed them answers without waiting for
+    the broker. Rows still queued when the process ends stay unsent in the table and the sweeper publishes them:
+    nothing is lost, only delayed."""
+
+    BATCH = 500
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._queue: queue.SimpleQueue[tuple[Config, Sequence[OutboxMessage]]] = queue.SimpleQueue()
+
+    def submit(self, config: Config, rows: Sequence[OutboxMessage]) -> None:
+        if self._pid != os.getpid():  # first use in this process (a forked worker inherits no thread)
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._queue = queue.SimpleQueue()
+                    publisher = threading.Thread(
+                        target=self._run, args=(self._queue,), name="outbox-publisher", daemon=True
+                    )
+                    publisher.start()
+                    self._pid = os.getpid()
+        self._queue.put((config, rows))
+
+    def _run(self, pending: queue.SimpleQueue[tuple[Config, Sequence[OutboxMessage]]]) -> None:
+        while True:
+            config, rows = pending.get()
+            batches: dict[Config, list[OutboxMessage]] = {config: list(rows)}
+            taken = len(rows)
+            while taken < self.BATCH:
+                try:
+                    config, rows = pending.get_nowait()
+                except queue.Empty:
+                    break
+                batches.setdefault(config, []).extend(rows)
+                taken += len(rows)
+            for config, rows in batches.items():
+                _publish(rows, lambda marks, config=config: with_autocommit_connection(config, marks.apply_raw))
+
+
+_background = _BackgroundPublisher()
+
+
+def publish_soon(config: Config, rows: Sequence[OutboxMessage]) -> None:
+    """Publish rows just committed to the configured (Postgres) database from this process's background
+    publisher, without waiting: for receivers that answer as soon as their rows are durable."""
+    if _publisher is not None:
+        _background.submit(config, rows)
+
+
+class _Marks:
+    """What a publishing round learned: the rows now sent, and the errors of those that were not."""
+
+    def __init__(self, rows: Sequence[OutboxMessage], failed: dict[int, str]) -> None:
+        self.sent = [row.id for row in rows if row.id not in failed]
+        self.failed = failed
+
+    def apply(self, connection: Connection) -> None:
+        if self.sent:
+            mark_sent(connection, self.sent)
+        for row_id, error in self.failed.items():
+            mark_failed(connection, row_id, error)
+
+    def apply_raw(self, connection: psycopg.Connection) -> None:
+        """`apply` on a psycopg autocommit connection (the background publisher's): each UPDATE stands alone,
+        and repeating it is harmless."""
+        if self.sent:
+            connection.execute(
+                "UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY(%s) AND sent_at IS NULL",
+                (self.sent,),
+            )
+        for row_id, error in self.failed.items():
+            connection.execute(
+                "UPDATE outbox SET sent_at = NULL, last_error = %s WHERE id = %s", (error[:2000], row_id)
+            )
+
+
+def _publish(rows: Sequence[OutboxMessage], record: Callable[[_Marks], object]) -> None:
+    publisher = _publisher
+    if not rows or publisher is None:
+        return
+    try:
+        record(_Marks(rows, publisher(rows)))
+    except Exception:  # the rows stay unsent; the sweeper will publish them
+        log.exception("publishing %d outbox message(s) after commit failed; the sweeper will retry", len(rows))
+
+
 @event.listens_for(Session, "after_commit")
 def _publish_committed(session: Session) -> None:
     pending: list[OutboxMessage] = session.info.pop(_PENDING_KEY, [])
-    publisher = _publisher
-    if not pending or publisher is None:
-        return
-    try:
-        publisher(session.get_bind(), pending)
-    except Exception:  # the rows stay unsent; the sweeper will publish them
-        log.exception("publishing %d outbox message(s) after commit failed; the sweeper will retry", len(pending))
+    if pending:
+        engine = session.get_bind()
+
+        def record(marks: _Marks) -> None:
+            with engine.begin() as connection:  # no ORM session: this runs after every commit that sent a message
+                marks.apply(connection)
+
+        _publish(pending, record)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -18,22 +18,34 @@ Payload (JSON, Standard Webhooks style):
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple, Protocol
 
+import psycopg
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import Insert, select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from pipelines import secrets
+from pipelines.config import Config
 from pipelines.contacts.ingest import BatchTarget, ingest_batch
 from pipelines.contacts.normalize import normalize
 from pipelines.contacts.records import NormalizedContact, ParsedContact, RowError
-from pipelines.db import insert_ignoring_conflicts, insert_ignoring_conflicts_on
-from pipelines.models import Contact, Source, SourceKind, User, WebhookContactState, WebhookEvent, utcnow
-from pipelines.outbox import send_after_commit
+from pipelines.db import insert_ignoring_conflicts, insert_ignoring_conflicts_on, with_autocommit_connection
+from pipelines.models import (
+    Contact,
+    OutboxMessage,
+    Source,
+    SourceKind,
+    User,
+    WebhookContactState,
+    WebhookEvent,
+    utcnow,
+)
+from pipelines.outbox import new_message_values, publish_soon, send_after_commit
 from pipelines.ownership import delete_contacts
 
 WEBHOOK_ACTOR = "webhooks.process_event"
@@ -142,7 +154,15 @@ def receiving_source(session: Session, source_id: int) -> Source | None:
     return source
 
 
-def verify(secret_key: str, source: Source, body: bytes, headers: dict[str, str]) -> datetime:
+class SigningSecrets(Protocol):
+    """What verifying a signature needs of a source (a `Source` row, or `ReceivingSource` on the fast path)."""
+
+    webhook_secret: str | None
+    webhook_previous_secret: str | None
+    webhook_previous_until: datetime | None
+
+
+def verify(secret_key: str, source: SigningSecrets, body: bytes, headers: dict[str, str]) -> datetime:
     """Check the signature with the current secret, then the previous one within its grace period; returns the
     sender's timestamp. Raises BadSignature (missing headers, stale or future timestamp, no matching signature)."""
     candidates = [source.webhook_secret]
@@ -193,6 +213,79 @@ def _insert_event(dialect: str) -> Insert:
     webhook runs it, and a single-row execute skips SQLAlchemy's executemany machinery)."""
     table = WebhookEvent.__table__
     return insert_ignoring_conflicts_on(dialect, table, ("source_id", "webhook_id")).returning(table.c.id)
+
+
+# --- receiving on Postgres: two statements on the thread's own autocommit connection ------------------------
+# The session-based `receiving_source` + `accept` cost about 8 ms of CPU per webhook (ORM, pool pre-ping, a
+# separate transaction to mark the message sent); this path does the same work in two prepared statements.
+
+
+class ReceivingSource(NamedTuple):
+    id: int
+    webhook_secret: str | None
+    webhook_previous_secret: str | None
+    webhook_previous_until: datetime | None
+
+
+_RECEIVING_SOURCE_SQL = (
+    "SELECT id, webhook_secret, webhook_previous_secret, webhook_previous_until FROM sources"
+    " WHERE id = %s AND kind = 'webhook' AND disabled_at IS NULL"
+)
+
+# The event and its outbox row in one statement, so an autocommit connection stores both or neither.
+_ACCEPT_SQL = """
+WITH event AS (
+    INSERT INTO webhook_events (source_id, webhook_id, event_type, external_id, payload, sent_at, received_at)
+    VALUES (%(source_id)s, %(webhook_id)s, %(event_type)s, %(external_id)s, %(payload)s::json, %(sent_at)s,
+            %(created_at)s)
+    ON CONFLICT (source_id, webhook_id) DO NOTHING
+    RETURNING id
+)
+INSERT INTO outbox (message_id, actor_name, queue_name, args, kwargs, options, created_at, attempts)
+SELECT %(message_id)s, %(actor_name)s, %(queue_name)s, json_build_array(event.id), %(kwargs)s::json,
+       %(options)s::json, %(created_at)s, %(attempts)s
+FROM event
+RETURNING id, (args->>0)::bigint
+"""
+
+
+def receiving_source_on(config: Config, source_id: int) -> ReceivingSource | None:
+    """`receiving_source` for a Postgres database, without an ORM session."""
+    row = with_autocommit_connection(config, lambda c: c.execute(_RECEIVING_SOURCE_SQL, (source_id,)).fetchone())
+    return ReceivingSource(*row) if row else None
+
+
+def accept_on(
+    config: Config, source_id: int, webhook_id: str, sent_at: datetime, payload: ContactUpserted | ContactDeleted
+) -> bool | None:
+    """`accept` for a Postgres database: the event and its outbox row in one autocommitted statement, the message
+    handed to the background publisher. True: stored; False: this webhook-id was seen before; None: the source
+    was deleted meanwhile. Safe to repeat (a retry after a lost connection finds the event and is a no-op)."""
+    message = new_message_values(WEBHOOK_ACTOR, [], {})
+    params = {
+        **message,
+        "kwargs": json.dumps(message["kwargs"]),
+        "options": json.dumps(message["options"]),
+        "source_id": source_id,
+        "webhook_id": webhook_id,
+        "event_type": payload.type,
+        "external_id": payload.data.id,
+        "payload": PAYLOAD.dump_json(payload).decode(),
+        "sent_at": sent_at,
+    }
+
+    def store(connection: psycopg.Connection) -> tuple[int, int] | None:
+        return connection.execute(_ACCEPT_SQL, params).fetchone()
+
+    try:
+        stored = with_autocommit_connection(config, store)
+    except psycopg.errors.ForeignKeyViolation:
+        return None
+    if stored is None:
+        return False
+    row_id, event_id = stored
+    publish_soon(config, [OutboxMessage(id=row_id, **{**message, "args": [event_id]})])
+    return True
 
 
 # --- processing ----------------------------------------------------------------------------------------------

@@ -19,6 +19,24 @@ from tests.api.conftest import bearer
 ADA = {"id": "crm-1", "given_name": "Ada", "family_name": "Lovelace", "emails": ["ada@engines.example"]}
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def app(request, tmp_path):
+    """Every test here runs on embedded SQLite (the ORM receive path) and on Postgres (two statements on the
+    thread's own autocommit connection: `receiving_source_on`, `accept_on`)."""
+    from api import create_app
+
+    if request.param == "sqlite":
+        return request.getfixturevalue("app_on_sqlite")
+    return create_app(request.getfixturevalue("postgres_config"))
+
+
+@pytest.fixture
+def app_on_sqlite(migrated_sqlite_config):
+    from api import create_app
+
+    return create_app(migrated_sqlite_config)
+
+
 def _create(client, seeded, name="crm"):
     response = client.post("/v1/sources", json={"kind": "webhook", "name": name}, headers=bearer(seeded))
     assert response.status_code == 201, response.get_data(as_text=True)
@@ -231,3 +249,31 @@ def test_a_webhook_contact_merges_with_an_imported_one(app, config, alice):
         person = session.scalar(select(Identity.person_id).where(Identity.value == "grace.alice@example.com"))
         owners = session.scalars(select(Contact.source_id).where(Contact.person_id == person)).all()
     assert sorted(owners) == sorted([alice.source_id, created["source"]["id"]])
+
+
+def test_on_postgres_a_lost_connection_is_reopened_and_a_deleted_source_is_404(postgres_config):
+    from sqlalchemy import text
+
+    from api import create_app
+    from pipelines.db import get_engine
+    from tests.support.people import seed_user
+
+    config = postgres_config
+    client = create_app(config).test_client()
+    alice = seed_user(config, "alice@example.com")
+    created = _create(client, alice)
+    source_id, secret = created["source"]["id"], created["secret"]
+    upsert = {"type": "contact.upserted", "data": ADA}
+    assert _post(client, source_id, secret, upsert, msg_id="before").status_code == 202
+    with get_engine(config).begin() as connection:  # what a Postgres restart does to the receiver's connection
+        killed = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'"
+            )
+        ).scalar()
+    assert killed >= 1
+    assert _post(client, source_id, secret, upsert, msg_id="after").status_code == 202
+    assert _events(config) == 2
+    payload = webhooks.PAYLOAD.validate_python(upsert)
+    assert webhooks.accept_on(config, 987654, "m", datetime.now(tz=UTC), payload) is None

@@ -68,7 +68,7 @@ def test_sweeper_publishes_a_row_left_unsent(stack):
 def test_a_failed_publish_keeps_the_row_for_the_sweeper(stack):
     token = new_token()
 
-    def broken_publisher(_engine, _ids):
+    def broken_publisher(_rows):
         raise ConnectionError("broker unreachable")
 
     outbox.set_publisher(broken_publisher)

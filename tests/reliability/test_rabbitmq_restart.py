@@ -361,12 +361,12 @@ def test_rabbitmq_restart_during_a_webhook_burst_loses_nothing(
 
     events = 2 * (WEBHOOK_CONTACTS + AFTER_CONTACTS)
     assert quiet["statuses"] == {202: 2 * WEBHOOK_CONTACTS}
-    # While RabbitMQ is down the API accepts every event: it is stored with its outbox row in one transaction;
-    # the publish after the commit fails, and the row waits for the sweeper (never a 500, never a 503).
+    # While RabbitMQ is down the API accepts every event: it is stored with its outbox row in one statement; the
+    # API's background publisher sends the row once the broker is back, or the sweeper does (never a 500, never a
+    # 503). Whether rows are still unsent when the burst ends depends on which of them gets there first.
     assert restarted["bad"] == [], restarted["bad"]
     assert restarted["outage_statuses"].get(202, 0) > 0, "no event arrived while RabbitMQ was down"
     assert set(restarted["statuses"]) == {202}, restarted["statuses"]
-    assert restarted["unsent_after_burst"] > 0, "the outage left nothing for the sweeper: was the broker down?"
     assert restarted["same_processes"], "the API's processes were restarted"
     assert restarted["connection_errors"] > 0, "the worker never noticed the broker going away"
     for stats in (quiet, restarted):
