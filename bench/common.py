@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,6 +40,27 @@ def sixdeg(env: dict, *args: str, stdin: str | None = None) -> str:
     if done.returncode != 0:
         raise SystemExit(f"sixdeg {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
+
+
+def cpu_seconds_by_group(groups: dict[str, Callable[[str, str], bool]]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the running processes of each group, read from /proc; a group is
+    a predicate on (command name, command line). Differences of two readings give the CPU a phase cost."""
+    totals = dict.fromkeys(groups, 0.0)
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            comm = Path(f"/proc/{entry}/comm").read_text().strip()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        for name, matches in groups.items():
+            if matches(comm, cmdline):
+                totals[name] += (int(fields[11]) + int(fields[12])) / ticks
+                break
+    return totals
 
 
 def free_port() -> int:

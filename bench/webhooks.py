@@ -33,7 +33,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BIN, PASSWORD, ROOT, figure, fresh_database, percentile, served, sixdeg, write_results
+from common import (
+    BIN,
+    PASSWORD,
+    ROOT,
+    cpu_seconds_by_group,
+    figure,
+    fresh_database,
+    percentile,
+    served,
+    sixdeg,
+    write_results,
+)
 
 sys.path.insert(0, str(ROOT))
 
@@ -100,7 +111,20 @@ def single_event_delays(client: requests.Session, base: str, url: str, secret: s
     return delays
 
 
+#: Where the CPU of an accepted webhook goes, by process group (the load generator is not counted).
+CPU_GROUPS = {
+    "api": lambda comm, cmd: "gunicorn" in cmd or "sixdeg serve" in cmd,
+    "worker": lambda comm, cmd: "dramatiq" in cmd,
+    "postgres": lambda comm, cmd: comm == "postgres",
+    "rabbitmq": lambda comm, cmd: comm == "beam.smp",
+    "opensearch": lambda comm, cmd: comm == "java" and "opensearch" in cmd.lower(),
+}
+
+
 def run(server: str, env: dict, database: str, loadgen: Path, args: argparse.Namespace, prefix: str) -> dict:
+    if args.no_worker:  # the API alone: what accepting costs, with nothing applying the events meanwhile
+        with served(env, gunicorn_workers=args.gunicorn_workers) if server == "gunicorn" else served(env) as base:
+            return measure(base, env, database, loadgen, args, prefix)
     worker = subprocess.Popen(
         [str(BIN / "dramatiq"), "actors", "--processes", "1", "--threads", "4", "--queues", "webhooks", "projections"],
         env=env,
@@ -127,8 +151,17 @@ def measure(base: str, env: dict, database: str, loadgen: Path, args: argparse.N
     created = client.post(f"{base}/v1/sources", json={"kind": "webhook", "name": prefix}).json()
     url, secret = created["source"]["webhook_url"], created["secret"]
     stored_before, _ = counts(database)
+    cpu_before = cpu_seconds_by_group(CPU_GROUPS)
     result = load(loadgen, url, secret, args.events, args.concurrency, prefix)
     finished = time.perf_counter()
+    cpu_after = cpu_seconds_by_group(CPU_GROUPS)
+    result["cpu_ms_per_accepted"] = {
+        group: round((cpu_after[group] - cpu_before[group]) * 1000 / max(1, result["accepted"]), 2)
+        for group in CPU_GROUPS
+    }
+    if args.no_worker:
+        stored, _ = counts(database)
+        return {**result, "stored": stored - stored_before, "lost": result["accepted"] - (stored - stored_before)}
     last = f"Load{args.events - 1} {prefix}"
     while True:
         stored, processed = counts(database)
@@ -156,6 +189,9 @@ def main() -> None:
     parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--servers", default="gunicorn,waitress")
+    parser.add_argument(
+        "--no-worker", action="store_true", help="no worker process: accepting only (no drain, no search delay)"
+    )
     args = parser.parse_args()
     loadgen = build_loadgen()
     database = fresh_database("sixdeg_bench_webhooks")
@@ -176,6 +212,14 @@ def main() -> None:
     for server in args.servers.split(","):
         result = {"server": server, **run(server, env, database, loadgen, args, f"{server}{int(time.time())}")}
         results.append(result)
+        cpu = ", ".join(f"{group} {ms} ms" for group, ms in result["cpu_ms_per_accepted"].items())
+        print(f"{server:9} CPU per accepted webhook while sending: {cpu}", flush=True)
+        if args.no_worker:
+            print(
+                f"{server:9} {result['accepted']}/{result['sent']} accepted, {result['accepted_per_second']:7.0f} "
+                f"req/s | 202 p50 {result['p50_ms']:6.1f} ms p99 {result['p99_ms']:6.1f} ms | lost {result['lost']}"
+            )
+            continue
         print(
             f"{server:9} {result['accepted']}/{result['sent']} accepted, {result['accepted_per_second']:7.0f} req/s | "
             f"202 p50 {result['p50_ms']:6.1f} ms p99 {result['p99_ms']:6.1f} ms | lost {result['lost']} | drained "
@@ -186,7 +230,7 @@ def main() -> None:
     by_server = {result["server"]: result for result in results}
     ours, waitress = by_server.get("gunicorn", results[0]), by_server.get("waitress")
     versus = {"baseline_name": "sixdeg serve (waitress)"} if waitress and ours is not waitress else {}
-    where = f"{ours['server']}, {args.concurrency} connections"
+    where = f"{ours['server']}, {args.concurrency} connections{', no worker' if args.no_worker else ''}"
     figures = [
         figure(
             f"Webhooks accepted per second ({where})",
@@ -207,15 +251,18 @@ def main() -> None:
             **versus,
         ),
         figure(f"Webhook events lost ({ours['server']})", ours["lost"], "events", better="lower", goal=0),
-        figure(
-            f"Webhook event searchable after, at rest ({ours['server']}, p50)",
-            ours["searchable_delay_p50_ms"],
-            "ms",
-            better="lower",
-        ),
     ]
+    if not args.no_worker:
+        figures.append(
+            figure(
+                f"Webhook event searchable after, at rest ({ours['server']}, p50)",
+                ours["searchable_delay_p50_ms"],
+                "ms",
+                better="lower",
+            )
+        )
     out = write_results(
-        "webhooks",
+        "webhooks-accept-only" if args.no_worker else "webhooks",
         {"events": args.events, "concurrency": args.concurrency, "results": results},
         figures=figures,
         options=vars(args),
