@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.problems import Problem
-from pipelines import accounts
+from pipelines import accounts, outbox
 from pipelines.config import Config
 from pipelines.db import session_factory
 from pipelines.models import User
@@ -38,6 +38,7 @@ def db() -> Session:
     """This request's database session (opened lazily, committed by the app on success)."""
     if "db" not in g:
         session = session_factory(config())()
+        outbox.publish_in_background(session)  # the answer never waits for RabbitMQ
         if session.get_bind().dialect.name == "postgresql":
             # No API call waits on the database longer than the backend timeout.
             session.execute(text(f"SET LOCAL statement_timeout = {int(config().backend_timeout * 1000)}"))

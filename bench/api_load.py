@@ -3,7 +3,8 @@ server (gunicorn, as the README runs it) on Postgres + Neo4j + OpenSearch, side 
 (waitress, the embedded default's server) on the same data in the same run, and /healthz as the floor.
 
     make services && .venv/bin/python bench/api_load.py [--contacts 5000] [--connections 1,8,32] [--seconds 15]
-        [--gunicorn-workers 4] [--servers gunicorn,waitress] [--graph neo4j] [--search opensearch]
+        [--gunicorn-workers 4] [--gunicorn-threads 8] [--servers gunicorn,waitress] [--graph neo4j]
+        [--search opensearch]
 
 1. A fresh Postgres database `sixdeg_bench_api`: the demo network (`sixdeg demo`: five users who share their
    networks, about 750 contacts, people two to four hops away) plus `--contacts` more LinkedIn contacts imported
@@ -146,6 +147,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="Seconds of load per endpoint and level.")
     parser.add_argument("--urls", type=int, default=1000, help="Distinct requests per endpoint.")
     parser.add_argument("--gunicorn-workers", type=int, default=4)
+    parser.add_argument(
+        "--gunicorn-threads", type=int, default=8, help="threads per gunicorn worker (gthread, as production); 0: sync"
+    )
     parser.add_argument("--servers", default="gunicorn,waitress")
     parser.add_argument("--graph", choices=sorted(GRAPH_URLS), default="neo4j")
     parser.add_argument("--search", choices=sorted(SEARCH_URLS), default="opensearch")
@@ -182,7 +186,7 @@ def main() -> None:
     sixdeg(env, "rebuild", "search")
     print(f"demo network + {args.contacts} contacts loaded in {time.perf_counter() - started:.0f} s", flush=True)
 
-    with served(env, gunicorn_workers=args.gunicorn_workers) as base:
+    with served(env, gunicorn_workers=args.gunicorn_workers, gunicorn_threads=args.gunicorn_threads) as base:
         client = token_session(base, DEMO_EMAIL, DEMO_PASSWORD)
         people = visible_people(client, base)
         own_id = client.get(f"{base}/v1/me").json()["person_id"]
@@ -201,7 +205,7 @@ def main() -> None:
     runs: list[dict] = []
     for server in args.servers.split(","):
         if server == "gunicorn":
-            with served(env, gunicorn_workers=args.gunicorn_workers) as base:
+            with served(env, gunicorn_workers=args.gunicorn_workers, gunicorn_threads=args.gunicorn_threads) as base:
                 runs += measure(f"gunicorn-{args.gunicorn_workers}", base, loadgen, urls, args)
         else:
             with served(env) as base:

@@ -75,7 +75,9 @@ def percentile(values: list[float], share: float) -> float:
 
 
 @contextmanager
-def served(env: dict, *, gunicorn_workers: int = 0, serve_args: tuple[str, ...] = ()) -> Iterator[str]:
+def served(
+    env: dict, *, gunicorn_workers: int = 0, gunicorn_threads: int = 0, serve_args: tuple[str, ...] = ()
+) -> Iterator[str]:
     """The API on a free port with `env`: `sixdeg serve` (waitress, worker threads, scheduler), or with
     `gunicorn_workers` the production server `gunicorn 'api:create_app()'`. Yields its base URL, stops it after."""
     port = free_port()
@@ -88,6 +90,7 @@ def served(env: dict, *, gunicorn_workers: int = 0, serve_args: tuple[str, ...] 
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            *(["--worker-class", "gthread", "--threads", str(gunicorn_threads)] if gunicorn_threads else []),
             "api:create_app()",
         ]
     else:

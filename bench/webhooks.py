@@ -1,10 +1,12 @@
 """Webhook ingest benchmark: signed events against the production server (gunicorn, as the README runs it) on
 Postgres + RabbitMQ, a real worker process applying them, and a load generator on loopback.
 
-    make services && .venv/bin/python bench/webhooks.py [--events 20000] [--concurrency 32] [--gunicorn-workers 4]
+    make services && .venv/bin/python bench/webhooks.py [--events 20000] [--concurrency 32]
+        [--gunicorn-workers 4] [--gunicorn-threads 8] [--no-worker]
 
 1. A fresh Postgres database `sixdeg_bench_webhooks`, a user and a webhook source.
-2. `gunicorn 'api:create_app()'` (sync workers) and `dramatiq actors --queues webhooks projections`; search on
+2. `gunicorn 'api:create_app()'` (4 gthread workers of 8 threads, as production runs it) and
+   `dramatiq actors --queues webhooks projections`; search on
    OpenSearch (alias `benchwebhooks`).
 3. `bench/loadgen` (Go, stdlib only; built here with `go build`) sends `--events` signed contact.upserted
    events over `--concurrency` keep-alive connections as fast as the server answers: accepted requests per
@@ -122,8 +124,9 @@ CPU_GROUPS = {
 
 
 def run(server: str, env: dict, database: str, loadgen: Path, args: argparse.Namespace, prefix: str) -> dict:
+    gunicorn = {"gunicorn_workers": args.gunicorn_workers, "gunicorn_threads": args.gunicorn_threads}
     if args.no_worker:  # the API alone: what accepting costs, with nothing applying the events meanwhile
-        with served(env, gunicorn_workers=args.gunicorn_workers) if server == "gunicorn" else served(env) as base:
+        with served(env, **gunicorn) if server == "gunicorn" else served(env) as base:
             return measure(base, env, database, loadgen, args, prefix)
     worker = subprocess.Popen(
         [str(BIN / "dramatiq"), "actors", "--processes", "1", "--threads", "4", "--queues", "webhooks", "projections"],
@@ -135,7 +138,7 @@ def run(server: str, env: dict, database: str, loadgen: Path, args: argparse.Nam
     )
     try:
         if server == "gunicorn":
-            with served(env, gunicorn_workers=args.gunicorn_workers) as base:
+            with served(env, **gunicorn) as base:
                 return measure(base, env, database, loadgen, args, prefix)
         with served({**env, "SIXDEG_WORKER_THREADS": "1"}) as base:
             return measure(base, env, database, loadgen, args, prefix)
@@ -187,6 +190,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--gunicorn-workers", type=int, default=4)
+    parser.add_argument(
+        "--gunicorn-threads", type=int, default=8, help="threads per gunicorn worker (gthread, as production); 0: sync"
+    )
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--servers", default="gunicorn,waitress")
     parser.add_argument(

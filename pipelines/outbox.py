@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import psycopg
-from sqlalchemy import Connection, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.config import Config
@@ -30,6 +30,7 @@ from pipelines.observability.logs import message_options_with_request_id
 log = logging.getLogger(__name__)
 
 _PENDING_KEY = "sixdeg.outbox.pending"
+_IN_BACKGROUND_KEY = "sixdeg.outbox.in_background"
 
 
 class ActorLike(Protocol):
@@ -97,48 +98,78 @@ def new_message_values(
     }
 
 
+#: Where committed rows live: the engine that committed them (marked sent through it), or a Postgres
+#: configuration whose rows were written on an autocommit connection (marked through the publisher's own).
+_Where = Engine | Config
+
+
 class _BackgroundPublisher:
-    """Publishes committed rows from a daemon thread, many per round with one mark-sent UPDATE for all of them
-    (on the thread's own autocommit connection), so the request that committed them answers without waiting for
-    the broker. Rows still queued when the process ends stay unsent in the table and the sweeper publishes them:
-    nothing is lost, only delayed."""
+    """Publishes committed rows from a daemon thread, many per round with one mark-sent UPDATE for all of them,
+    so the request that committed them answers without waiting for the broker, and a process holds one publisher
+    connection to RabbitMQ whatever its number of threads. Rows still queued when the process ends stay unsent in
+    the table and the sweeper publishes them: nothing is lost, only delayed."""
 
     BATCH = 500
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid = 0
-        self._queue: queue.SimpleQueue[tuple[Config, Sequence[OutboxMessage]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[_Where, Sequence[OutboxMessage]]] = queue.SimpleQueue()
+        self._idle = threading.Condition()
+        self._outstanding = 0  # submissions not yet published
 
-    def submit(self, config: Config, rows: Sequence[OutboxMessage]) -> None:
+    def submit(self, where: _Where, rows: Sequence[OutboxMessage]) -> None:
         if self._pid != os.getpid():  # first use in this process (a forked worker inherits no thread)
             with self._lock:
                 if self._pid != os.getpid():
                     self._queue = queue.SimpleQueue()
+                    self._idle, self._outstanding = threading.Condition(), 0
                     publisher = threading.Thread(
                         target=self._run, args=(self._queue,), name="outbox-publisher", daemon=True
                     )
                     publisher.start()
                     self._pid = os.getpid()
-        self._queue.put((config, rows))
+        with self._idle:
+            self._outstanding += 1
+        self._queue.put((where, rows))
 
-    def _run(self, pending: queue.SimpleQueue[tuple[Config, Sequence[OutboxMessage]]]) -> None:
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until everything submitted in this process has been published (or given up on)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._outstanding == 0, timeout)
+
+    def _run(self, pending: queue.SimpleQueue[tuple[_Where, Sequence[OutboxMessage]]]) -> None:
         while True:
-            config, rows = pending.get()
-            batches: dict[Config, list[OutboxMessage]] = {config: list(rows)}
-            taken = len(rows)
+            where, rows = pending.get()
+            batches: dict[_Where, list[OutboxMessage]] = {where: list(rows)}
+            taken, submissions = len(rows), 1
             while taken < self.BATCH:
                 try:
-                    config, rows = pending.get_nowait()
+                    where, rows = pending.get_nowait()
                 except queue.Empty:
                     break
-                batches.setdefault(config, []).extend(rows)
-                taken += len(rows)
-            for config, rows in batches.items():
-                _publish(rows, lambda marks, config=config: with_autocommit_connection(config, marks.apply_raw))
+                batches.setdefault(where, []).extend(rows)
+                taken, submissions = taken + len(rows), submissions + 1
+            for where, rows in batches.items():
+                _publish(rows, _recorder(where))
+            with self._idle:
+                self._outstanding -= submissions
+                self._idle.notify_all()
 
 
 _background = _BackgroundPublisher()
+
+
+def wait_published(timeout: float = 10.0) -> bool:
+    """Wait until this process's background publisher has sent what it was given (tests, orderly shutdown)."""
+    return _background.wait_idle(timeout)
+
+
+def publish_in_background(session: Session) -> None:
+    """Rows this session commits are published by the process's background publisher, not by the committing
+    thread: for API requests, which then answer without waiting for RabbitMQ and share one publisher connection
+    per process (a threaded server would otherwise open one per thread)."""
+    session.info[_IN_BACKGROUND_KEY] = True
 
 
 def publish_soon(config: Config, rows: Sequence[OutboxMessage]) -> None:
@@ -175,6 +206,17 @@ class _Marks:
             )
 
 
+def _recorder(where: _Where) -> Callable[[_Marks], object]:
+    if isinstance(where, Config):
+        return lambda marks: with_autocommit_connection(where, marks.apply_raw)
+
+    def record(marks: _Marks) -> None:
+        with where.begin() as connection:  # no ORM session: this runs after every commit that sent a message
+            marks.apply(connection)
+
+    return record
+
+
 def _publish(rows: Sequence[OutboxMessage], record: Callable[[_Marks], object]) -> None:
     publisher = _publisher
     if not rows or publisher is None:
@@ -188,14 +230,13 @@ def _publish(rows: Sequence[OutboxMessage], record: Callable[[_Marks], object]) 
 @event.listens_for(Session, "after_commit")
 def _publish_committed(session: Session) -> None:
     pending: list[OutboxMessage] = session.info.pop(_PENDING_KEY, [])
-    if pending:
-        engine = session.get_bind()
-
-        def record(marks: _Marks) -> None:
-            with engine.begin() as connection:  # no ORM session: this runs after every commit that sent a message
-                marks.apply(connection)
-
-        _publish(pending, record)
+    if not pending:
+        return
+    engine = session.get_bind()
+    if session.info.get(_IN_BACKGROUND_KEY) and _publisher is not None:
+        _background.submit(engine, pending)
+    else:
+        _publish(pending, _recorder(engine))
 
 
 @event.listens_for(Session, "after_rollback")

@@ -291,3 +291,13 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     from pipelines import accounts
 
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+@pytest.fixture(autouse=True)
+def _background_publishes_end_with_the_test() -> Iterator[None]:
+    """API requests publish their outbox rows from a background thread; let it finish before the next test
+    installs another broker or drops the database."""
+    yield
+    from pipelines import outbox
+
+    outbox.wait_published(10.0)

@@ -31,6 +31,38 @@ def test_message_is_published_only_after_commit(stack):
         assert stack.broker.confirm_delivery is True
 
 
+def test_a_session_publishing_in_background_commits_without_waiting_and_its_rows_are_sent(stack):
+    """API requests: the committing thread hands its rows to the process's background publisher."""
+    import threading
+
+    from pipelines.db import session_factory
+
+    token = new_token()
+    release, publishing_threads = threading.Event(), []
+
+    def slow_publisher(rows):
+        publishing_threads.append(threading.current_thread().name)
+        release.wait(10)
+        return publish_committed(rows)
+
+    outbox.set_publisher(slow_publisher)
+    try:
+        session = session_factory(stack.config)()
+        outbox.publish_in_background(session)
+        row = outbox.send_after_commit(session, record, token)
+        session.commit()  # returns while the publisher is still held
+        session.close()
+        assert _row(stack.config, row.message_id).sent_at is None
+        release.set()
+        assert outbox.wait_published(10)
+    finally:
+        outbox.set_publisher(publish_committed)
+    assert publishing_threads == ["outbox-publisher"]
+    assert _row(stack.config, row.message_id).sent_at is not None
+    assert wait_until(lambda: deliveries(token))
+    assert deliveries(token) == [row.message_id]
+
+
 def test_rollback_publishes_nothing(stack):
     token = new_token()
     with pytest.raises(RuntimeError), unit_of_work(stack.config) as session:
