@@ -12,8 +12,8 @@ from api.limits import limiter
 from api.problems import Problem
 from api.schemas import RotateIn, SecretOut, SourceIn, WebhookAccepted, WebhookSourceOut
 from api.spec import spec
-from pipelines import webhooks
-from pipelines.db import is_postgres
+from pipelines import outbox, webhooks
+from pipelines.db import is_postgres, with_autocommit_connection
 from pipelines.models import Source, SourceKind
 
 blueprint = Blueprint("webhooks", __name__, url_prefix="/v1")
@@ -92,9 +92,10 @@ def receive(source_id: int) -> tuple[Response, int]:
     fast = is_postgres(config().database_url)  # two statements instead of an ORM session (see accept_on)
     source: Source | webhooks.ReceivingSource | None = None
     if 0 < source_id <= MAX_ID:
-        source = (
-            webhooks.receiving_source_on(config(), source_id) if fast else webhooks.receiving_source(db(), source_id)
-        )
+        if fast:
+            source = with_autocommit_connection(config(), lambda c: webhooks.receiving_source_on(c, source_id))
+        else:
+            source = webhooks.receiving_source(db(), source_id)
     if source is None:
         raise _not_receiving(source_id)
     body = request.get_data(cache=False)
@@ -135,10 +136,16 @@ def receive(source_id: int) -> tuple[Response, int]:
             slug="validation",
             errors=[{"field": "webhook-id", "message": "at most 200 characters", "code": "too_long"}],
         )
-    if fast:
-        created = webhooks.accept_on(config(), source_id, webhook_id, sent_at, payload)
-        if created is None:
-            raise _not_receiving(source_id)
+    if fast:  # one autocommitted statement: the event and its outbox row; the row is published in the background
+        try:
+            row = with_autocommit_connection(
+                config(), lambda c: webhooks.accept_on(c, source_id, webhook_id, sent_at, payload)
+            )
+        except webhooks.SourceGone:
+            raise _not_receiving(source_id) from None
+        if row is not None:
+            outbox.publish_soon(config(), [row])
+        created = row is not None
     else:
         created = webhooks.accept(db(), source, webhook_id, sent_at, payload)  # type: ignore[arg-type]
     return jsonify({"accepted": True, "duplicate": not created}), 202

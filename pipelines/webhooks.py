@@ -30,11 +30,10 @@ from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from pipelines import secrets
-from pipelines.config import Config
 from pipelines.contacts.ingest import BatchTarget, ingest_batch
 from pipelines.contacts.normalize import normalize
 from pipelines.contacts.records import NormalizedContact, ParsedContact, RowError
-from pipelines.db import insert_ignoring_conflicts, insert_ignoring_conflicts_on, with_autocommit_connection
+from pipelines.db import insert_ignoring_conflicts, insert_ignoring_conflicts_on
 from pipelines.models import (
     Contact,
     OutboxMessage,
@@ -45,7 +44,7 @@ from pipelines.models import (
     WebhookEvent,
     utcnow,
 )
-from pipelines.outbox import new_message_values, publish_soon, send_after_commit
+from pipelines.outbox import new_message_values, send_after_commit
 from pipelines.ownership import delete_contacts
 
 WEBHOOK_ACTOR = "webhooks.process_event"
@@ -215,7 +214,7 @@ def _insert_event(dialect: str) -> Insert:
     return insert_ignoring_conflicts_on(dialect, table, ("source_id", "webhook_id")).returning(table.c.id)
 
 
-# --- receiving on Postgres: two statements on the thread's own autocommit connection ------------------------
+# --- receiving on Postgres: two statements on an autocommit connection (the API's own, per thread) ----------
 # The session-based `receiving_source` + `accept` cost about 8 ms of CPU per webhook (ORM, pool pre-ping, a
 # separate transaction to mark the message sent); this path does the same work in two prepared statements.
 
@@ -249,18 +248,27 @@ RETURNING id, (args->>0)::bigint
 """
 
 
-def receiving_source_on(config: Config, source_id: int) -> ReceivingSource | None:
-    """`receiving_source` for a Postgres database, without an ORM session."""
-    row = with_autocommit_connection(config, lambda c: c.execute(_RECEIVING_SOURCE_SQL, (source_id,)).fetchone())
+class SourceGone(Exception):
+    """The source was deleted between its lookup and storing the event (answered like an unknown source)."""
+
+
+def receiving_source_on(connection: psycopg.Connection, source_id: int) -> ReceivingSource | None:
+    """`receiving_source` on a Postgres connection, without an ORM session."""
+    row = connection.execute(_RECEIVING_SOURCE_SQL, (source_id,)).fetchone()
     return ReceivingSource(*row) if row else None
 
 
 def accept_on(
-    config: Config, source_id: int, webhook_id: str, sent_at: datetime, payload: ContactUpserted | ContactDeleted
-) -> bool | None:
-    """`accept` for a Postgres database: the event and its outbox row in one autocommitted statement, the message
-    handed to the background publisher. True: stored; False: this webhook-id was seen before; None: the source
-    was deleted meanwhile. Safe to repeat (a retry after a lost connection finds the event and is a no-op)."""
+    connection: psycopg.Connection,
+    source_id: int,
+    webhook_id: str,
+    sent_at: datetime,
+    payload: ContactUpserted | ContactDeleted,
+) -> OutboxMessage | None:
+    """`accept` on a Postgres autocommit connection (the caller's): the event and its outbox row in one statement,
+    so both are stored or neither. Returns the outbox row to publish, or None when this webhook-id was seen
+    before; raises SourceGone if the source was deleted meanwhile. Safe to repeat after a lost connection (the
+    event is keyed by (source, webhook-id), so a repeat finds it and stores nothing)."""
     message = new_message_values(WEBHOOK_ACTOR, [], {})
     params = {
         **message,
@@ -273,19 +281,14 @@ def accept_on(
         "payload": PAYLOAD.dump_json(payload).decode(),
         "sent_at": sent_at,
     }
-
-    def store(connection: psycopg.Connection) -> tuple[int, int] | None:
-        return connection.execute(_ACCEPT_SQL, params).fetchone()
-
     try:
-        stored = with_autocommit_connection(config, store)
+        stored = connection.execute(_ACCEPT_SQL, params).fetchone()
     except psycopg.errors.ForeignKeyViolation:
-        return None
+        raise SourceGone(source_id) from None
     if stored is None:
-        return False
+        return None
     row_id, event_id = stored
-    publish_soon(config, [OutboxMessage(id=row_id, **{**message, "args": [event_id]})])
-    return True
+    return OutboxMessage(id=row_id, **{**message, "args": [event_id]})
 
 
 # --- processing ----------------------------------------------------------------------------------------------

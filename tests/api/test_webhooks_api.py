@@ -255,7 +255,7 @@ def test_on_postgres_a_lost_connection_is_reopened_and_a_deleted_source_is_404(p
     from sqlalchemy import text
 
     from api import create_app
-    from pipelines.db import get_engine
+    from pipelines.db import get_engine, with_autocommit_connection
     from tests.support.people import seed_user
 
     config = postgres_config
@@ -276,4 +276,5 @@ def test_on_postgres_a_lost_connection_is_reopened_and_a_deleted_source_is_404(p
     assert _post(client, source_id, secret, upsert, msg_id="after").status_code == 202
     assert _events(config) == 2
     payload = webhooks.PAYLOAD.validate_python(upsert)
-    assert webhooks.accept_on(config, 987654, "m", datetime.now(tz=UTC), payload) is None
+    with pytest.raises(webhooks.SourceGone):
+        with_autocommit_connection(config, lambda c: webhooks.accept_on(c, 987654, "m", datetime.now(tz=UTC), payload))
