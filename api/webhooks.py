@@ -13,7 +13,7 @@ from api.problems import Problem
 from api.schemas import RotateIn, SecretOut, SourceIn, WebhookAccepted, WebhookSourceOut
 from api.spec import spec
 from pipelines import outbox, webhooks
-from pipelines.db import is_postgres, with_autocommit_connection
+from pipelines.db import get_engine, is_postgres, with_autocommit_connection
 from pipelines.models import Source, SourceKind
 
 blueprint = Blueprint("webhooks", __name__, url_prefix="/v1")
@@ -144,7 +144,7 @@ def receive(source_id: int) -> tuple[Response, int]:
         except webhooks.SourceGone:
             raise _not_receiving(source_id) from None
         if row is not None:
-            outbox.publish_soon(config(), [row])
+            outbox.publish_soon(get_engine(config()), [row])
         created = row is not None
     else:
         created = webhooks.accept(db(), source, webhook_id, sent_at, payload)  # type: ignore[arg-type]

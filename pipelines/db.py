@@ -115,7 +115,7 @@ def with_autocommit_connection(config: Config, work: Callable[[psycopg.Connectio
         try:
             return work(connection)
         except psycopg.OperationalError:
-            _own_connections.__dict__.pop(config.database_url, None)
+            _held().pop(config.database_url, None)
             connection.close()
             if attempt == 2:
                 raise
@@ -123,15 +123,22 @@ def with_autocommit_connection(config: Config, work: Callable[[psycopg.Connectio
 
 
 def _own_connection(config: Config) -> psycopg.Connection:
-    held = _own_connections.__dict__.get(config.database_url)
+    held = _held().get(config.database_url)
     if held is not None and held[0] == os.getpid() and not held[1].closed and not held[1].broken:
         return held[1]
     url = make_url(normalize_database_url(config.database_url)).set(drivername="postgresql")
     connect_args = _postgres_connect_args(config.backend_timeout)
     connect_args["options"] += f" -c statement_timeout={int(config.backend_timeout * 1000)}"
     connection = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True, **connect_args)
-    _own_connections.__dict__[config.database_url] = (os.getpid(), connection)
+    _held()[config.database_url] = (os.getpid(), connection)
     return connection
+
+
+def _held() -> dict[str, tuple[int, psycopg.Connection]]:
+    """This thread's own connections, by database URL (with the process id that opened each)."""
+    if not hasattr(_own_connections, "by_url"):
+        _own_connections.by_url = {}
+    return _own_connections.by_url
 
 
 def get_engine(config: Config) -> Engine:

@@ -18,12 +18,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
-import psycopg
 from sqlalchemy import Connection, Engine, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from pipelines.config import Config
-from pipelines.db import with_autocommit_connection
 from pipelines.models import OutboxMessage, utcnow
 from pipelines.observability.logs import message_options_with_request_id
 
@@ -98,11 +95,6 @@ def new_message_values(
     }
 
 
-#: Where committed rows live: the engine that committed them (marked sent through it), or a Postgres
-#: configuration whose rows were written on an autocommit connection (marked through the publisher's own).
-_Where = Engine | Config
-
-
 class _BackgroundPublisher:
     """Publishes committed rows from a daemon thread, many per round with one mark-sent UPDATE for all of them,
     so the request that committed them answers without waiting for the broker, and a process holds one publisher
@@ -114,11 +106,11 @@ class _BackgroundPublisher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid = 0
-        self._queue: queue.SimpleQueue[tuple[_Where, Sequence[OutboxMessage]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Engine, Sequence[OutboxMessage]]] = queue.SimpleQueue()
         self._idle = threading.Condition()
         self._outstanding = 0  # submissions not yet published
 
-    def submit(self, where: _Where, rows: Sequence[OutboxMessage]) -> None:
+    def submit(self, engine: Engine, rows: Sequence[OutboxMessage]) -> None:
         if self._pid != os.getpid():  # first use in this process (a forked worker inherits no thread)
             with self._lock:
                 if self._pid != os.getpid():
@@ -131,27 +123,27 @@ class _BackgroundPublisher:
                     self._pid = os.getpid()
         with self._idle:
             self._outstanding += 1
-        self._queue.put((where, rows))
+        self._queue.put((engine, rows))
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until everything submitted in this process has been published (or given up on)."""
         with self._idle:
             return self._idle.wait_for(lambda: self._outstanding == 0, timeout)
 
-    def _run(self, pending: queue.SimpleQueue[tuple[_Where, Sequence[OutboxMessage]]]) -> None:
+    def _run(self, pending: queue.SimpleQueue[tuple[Engine, Sequence[OutboxMessage]]]) -> None:
         while True:
-            where, rows = pending.get()
-            batches: dict[_Where, list[OutboxMessage]] = {where: list(rows)}
+            engine, rows = pending.get()
+            batches: dict[Engine, list[OutboxMessage]] = {engine: list(rows)}
             taken, submissions = len(rows), 1
             while taken < self.BATCH:
                 try:
-                    where, rows = pending.get_nowait()
+                    engine, rows = pending.get_nowait()
                 except queue.Empty:
                     break
-                batches.setdefault(where, []).extend(rows)
+                batches.setdefault(engine, []).extend(rows)
                 taken, submissions = taken + len(rows), submissions + 1
-            for where, rows in batches.items():
-                _publish(rows, _recorder(where))
+            for engine, rows in batches.items():
+                _publish(rows, _recorder(engine))
             with self._idle:
                 self._outstanding -= submissions
                 self._idle.notify_all()
@@ -172,11 +164,11 @@ def publish_in_background(session: Session) -> None:
     session.info[_IN_BACKGROUND_KEY] = True
 
 
-def publish_soon(config: Config, rows: Sequence[OutboxMessage]) -> None:
-    """Publish rows just committed to the configured (Postgres) database from this process's background
-    publisher, without waiting: for receivers that answer as soon as their rows are durable."""
+def publish_soon(engine: Engine, rows: Sequence[OutboxMessage]) -> None:
+    """Publish rows just committed on `engine`'s database from this process's background publisher, without
+    waiting: for receivers that commit without a session (the webhook receiver's autocommit statement)."""
     if _publisher is not None:
-        _background.submit(config, rows)
+        _background.submit(engine, rows)
 
 
 class _Marks:
@@ -192,26 +184,10 @@ class _Marks:
         for row_id, error in self.failed.items():
             mark_failed(connection, row_id, error)
 
-    def apply_raw(self, connection: psycopg.Connection) -> None:
-        """`apply` on a psycopg autocommit connection (the background publisher's): each UPDATE stands alone,
-        and repeating it is harmless."""
-        if self.sent:
-            connection.execute(
-                "UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY(%s) AND sent_at IS NULL",
-                (self.sent,),
-            )
-        for row_id, error in self.failed.items():
-            connection.execute(
-                "UPDATE outbox SET sent_at = NULL, last_error = %s WHERE id = %s", (error[:2000], row_id)
-            )
 
-
-def _recorder(where: _Where) -> Callable[[_Marks], object]:
-    if isinstance(where, Config):
-        return lambda marks: with_autocommit_connection(where, marks.apply_raw)
-
+def _recorder(engine: Engine) -> Callable[[_Marks], object]:
     def record(marks: _Marks) -> None:
-        with where.begin() as connection:  # no ORM session: this runs after every commit that sent a message
+        with engine.begin() as connection:  # no ORM session: this runs after every commit that sent a message
             marks.apply(connection)
 
     return record
