@@ -31,6 +31,8 @@ OS_PORT=${SIXDEG_OPENSEARCH_PORT:-9200}
 REDIS_PORT=${SIXDEG_REDIS_PORT:-6379}
 OS_TRANSPORT_PORT=${SIXDEG_OPENSEARCH_TRANSPORT_PORT:-9300}
 NEO4J_HEAP=${SIXDEG_NEO4J_HEAP:-768m}
+# Neo4j's page cache holds the store files; smaller than the store, reads fault pages in and out (slow tails).
+NEO4J_PAGECACHE_MB=${SIXDEG_NEO4J_PAGECACHE_MB:-512}
 OS_HEAP=${SIXDEG_OPENSEARCH_HEAP:-512m}
 TIMEOUT=${SIXDEG_SERVICES_TIMEOUT:-180}
 ES_PORT=${SIXDEG_ES_PORT:-9201}
@@ -433,11 +435,11 @@ start_neo4j() {
     build_lib neo4j "$ROOT/servers/neo4j/pom.xml" "$NEO4J_DIR/lib"
     mkdir -p "$NEO4J_DIR/home"
     rotate_log "$STATE/neo4j.log"
-    log "neo4j: starting on bolt://$HOST:$NEO4J_PORT (heap $NEO4J_HEAP)"
+    log "neo4j: starting on bolt://$HOST:$NEO4J_PORT (heap $NEO4J_HEAP, page cache ${NEO4J_PAGECACHE_MB} MB)"
     LAUNCHED[neo4j]=$SECONDS
     (cd "$ROOT" && spawn "$STATE/neo4j.pid" "$STATE/neo4j.log" \
         "$JAVA_HOME_SVC/bin/java" "${NEO4J_JAVA_OPTS[@]}" -cp "$NEO4J_DIR/lib/*" \
-        "$ROOT/servers/neo4j/Neo4jLauncher.java" "$NEO4J_DIR/home" "$HOST" "$NEO4J_PORT") || exit 1
+        "$ROOT/servers/neo4j/Neo4jLauncher.java" "$NEO4J_DIR/home" "$HOST" "$NEO4J_PORT" "$NEO4J_PAGECACHE_MB") || exit 1
 }
 
 neo4j_ready() {

@@ -14,12 +14,12 @@ Reads run in Cypher with the `Access` rule as a relationship predicate the plann
 (`pipelines.graph.paths.build_paths`, i.e. `Path.rank_key()`):
 
 - `shortest_paths`: `allShortestPaths` (the bidirectional BFS of Cypher's `shortestPath` family) gives the
-  distance d and every shortest path, ranked on the server (product of strengths, then ids). When fewer than
-  `limit` people sequences have d hops, one `ALL SHORTEST` query over a pattern of hop pairs adds every path of
-  exactly d + 1 hops (`_NEXT_PARITY`: the bipartite double cover trick). Anything harder (paths of d + 2 or more
-  hops, which can revisit people as walks, or a candidate set over budget) goes to the shared best-first search
-  of `pipelines.graph.paths` over this adapter's neighbour query: the very algorithm the SQL adapter runs, so
-  both adapters give the same answers.
+  distance d and every shortest path, ranked on the server (product of strengths, then ids): one round trip,
+  and the whole answer when at least `limit` people sequences have d hops. Otherwise (or over budget) the
+  shared best-first search of `pipelines.graph.paths` runs over this adapter's neighbour and bridge queries:
+  the very algorithm the SQL adapter runs, so both adapters give the same answers. (A Cypher query for the
+  paths of d + 1 hops, an `ALL SHORTEST` over hop pairs, was tried first: on Enron it took 100 to 500 ms where
+  the shared search's bridge between the two frontiers takes 20 to 60.)
 - `best_paths_to_each`: one `ALL SHORTEST` search from the source to all targets at once.
 - `hop_distances`, `degree_counts`: breadth-first layers, one query per layer, deduplicated on the server.
 - `mutuals`: one pattern match.
@@ -36,7 +36,7 @@ pattern here has both ends bound or a bounded quantifier: on 5.26 an unbounded s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from neo4j import Driver, GraphDatabase, ManagedTransaction, unit_of_work
@@ -138,29 +138,6 @@ WHERE all(r IN relationships(p) WHERE {allowed})
     + _RANKED_TOP
 )
 
-# Every walk of exactly d + 1 hops, as the shortest walks of the other parity than d: the pattern repeats pairs of
-# hops (after one single hop when d + 1 is odd), so the stateful engine's breadth-first search runs over
-# (person, parity) states, i.e. the bipartite double cover, where these walks are the shortest paths. Walks of
-# d + 1 hops never revisit anyone (that would leave an s-t walk shorter than d). Ranked and cut as above.
-_NEXT_PARITY = (
-    """
-MATCH (s:Person {id: $source}), (t:Person {id: $target})
-MATCH p = ALL SHORTEST (s){odd_hop} (()-[r1:KNOWS WHERE {allowed1}]-()-[r2:KNOWS WHERE {allowed2}]-()){{{pairs}}} (t)
-"""
-    + _RANKED_TOP
-)
-
-
-def _next_parity_query(hops: int, access: Access) -> str:
-    """`_NEXT_PARITY` for walks of exactly `hops` hops (quantifier bounds, and the leading single hop if odd)."""
-    odd_hop = "-[r0:KNOWS WHERE {allowed0}]-()" if hops % 2 else ""
-    pairs = f"0,{hops // 2}" if hops % 2 else f"1,{hops // 2}"
-    text = _NEXT_PARITY.replace("{odd_hop}", odd_hop).replace("{pairs}", pairs)
-    for var in ("r0", "r1", "r2"):
-        text = text.replace("{allowed" + var[1] + "}", _allowed(access, var))
-    return _cypher(text, access)
-
-
 # Every shortest path from the source to each target (one search), at most $budget in all; the best $keep
 # sequences per target.
 _TO_EACH = (
@@ -192,11 +169,21 @@ WHERE NOT m IN $recent
 RETURN collect(m) AS layer
 """
 
-# For the shared search: each person's permitted neighbours with the strengths of the edges to them.
+# For the shared search: each person's permitted neighbours with the strengths of the edges to them, and the
+# neighbours' edge counts (read from Neo4j's degree store; they steer which side the search works from).
 _NEIGHBOURS = """
 UNWIND $ids AS id
 MATCH (:Person {id: id})-[r:KNOWS]-(m:Person)
 WHERE {allowed}
+RETURN id, collect(m.id) AS neighbours, collect(r.strength) AS strengths,
+       collect(COUNT { (m)-[:KNOWS]-() }) AS degrees
+"""
+
+# For the shared search's bridge: the permitted edges joining people to others (`paths.Between`).
+_BETWEEN = """
+UNWIND $ids AS id
+MATCH (:Person {id: id})-[r:KNOWS]-(m:Person)
+WHERE m.id IN $others AND {allowed}
 RETURN id, collect(m.id) AS neighbours, collect(r.strength) AS strengths
 """
 
@@ -408,11 +395,6 @@ class Neo4jGraph:
                 hops = found[0].hop_count if found else max_hops
                 if len(found) >= limit or hops == max_hops:
                     return found[:limit]
-                row = tx.run(_next_parity_query(hops + 1, access), params).single(strict=True)
-                if row["paths"] < self.path_budget:
-                    found = sorted([*found, *_paths(row["top"], row["edges"])], key=Path.rank_key)
-                    if len(found) >= limit or hops + 1 == max_hops:
-                        return found[:limit]
             return self._shared_k_best(tx, source, target, access, max_hops=max_hops, limit=limit)
 
         return self._read(work)
@@ -421,7 +403,7 @@ class Neo4jGraph:
         self, tx: ManagedTransaction, source: int, target: int, access: Access, *, max_hops: int, limit: int
     ) -> list[Path]:
         """The shared best-first k-paths search (`paths.k_best_paths`) over this adapter's neighbour query."""
-        nb = paths.Neighbours(self._fetcher(tx, access))
+        nb = self._neighbours(tx, access)
         sequences = paths.k_best_paths(nb, source, target, max_hops=max_hops, limit=limit)
         return self._with_hops(tx, sequences, access)
 
@@ -432,21 +414,33 @@ class Neo4jGraph:
         edges = tx.run(query, top=[list(s) for s in sequences], **_access_params(access)).single(strict=True)["edges"]
         return _paths(sequences, edges)
 
-    def _fetcher(self, tx: ManagedTransaction, access: Access) -> paths.Fetch:
-        """people → {person: {neighbour: strongest permitted strength}}: one query per call."""
-        query = _cypher(_NEIGHBOURS, access)
+    def _neighbours(self, tx: ManagedTransaction, access: Access) -> paths.Neighbours:
+        """The shared search's per-query neighbour cache over this transaction: one query per call of either
+        `fetch` (people → {person: {neighbour: strongest permitted strength}}, noting the neighbours' edge
+        counts) or `between` (the edges joining two sets, walked from the first, which `paths` makes the
+        cheaper)."""
+        neighbours_query, between_query = _cypher(_NEIGHBOURS, access), _cypher(_BETWEEN, access)
         params = _access_params(access)
+        degrees: dict[int, int] = {}
 
-        def fetch(people: Sequence[int]) -> Mapping[int, Mapping[int, float]]:
+        def adjacency_of(rows: Iterable[Sequence[Any]]) -> dict[int, dict[int, float]]:
             adjacency: dict[int, dict[int, float]] = {}
-            for person, neighbours, strengths in tx.run(query, ids=list(people), **params):
+            for person, neighbours, strengths, *counts in rows:
                 known = adjacency.setdefault(person, {})
                 for neighbour, strength in zip(neighbours, strengths, strict=True):
                     if strength > known.get(neighbour, -1.0):
                         known[neighbour] = strength
+                if counts:
+                    degrees.update(zip(neighbours, counts[0], strict=True))
             return adjacency
 
-        return fetch
+        def fetch(people: Sequence[int]) -> Mapping[int, Mapping[int, float]]:
+            return adjacency_of(tx.run(neighbours_query, ids=list(people), **params))
+
+        def between(people: Sequence[int], others: Sequence[int]) -> Mapping[int, Mapping[int, float]]:
+            return adjacency_of(tx.run(between_query, ids=list(people), others=list(others), **params))
+
+        return paths.Neighbours(fetch, between, degrees)
 
     def hop_distances(self, source: int, access: Access, *, max_hops: int | None = None) -> dict[int, int]:
         return self._read(lambda tx: self._layers(tx, source, access, max_hops))
@@ -482,9 +476,7 @@ class Neo4jGraph:
         return sorted(set(ids) - {a, b})
 
     def neighbourhood(self, source: int, access: Access, *, max_hops: int = 2, limit: int = 2000) -> Neighbourhood:
-        return self._read(
-            lambda tx: paths.neighbourhood(paths.Neighbours(self._fetcher(tx, access)), source, max_hops, limit)
-        )
+        return self._read(lambda tx: paths.neighbourhood(self._neighbours(tx, access), source, max_hops, limit))
 
     def best_paths_to_each(
         self, source: int, targets: Sequence[int], access: Access, *, max_hops: int = 3, limit: int = 20
@@ -503,7 +495,7 @@ class Neo4jGraph:
                 for path in _paths(row["top"], row["edges"]):  # rank order: the first per target is its best
                     best.setdefault(path.people[-1], path)
                 return sorted(best.values(), key=Path.rank_key)[:limit]
-            nb = paths.Neighbours(self._fetcher(tx, access))
+            nb = self._neighbours(tx, access)
             sequences = paths.best_paths_to_each(nb, source, wanted, max_hops=max_hops, limit=limit)
             return self._with_hops(tx, sequences, access)
 

@@ -31,10 +31,19 @@ from pipelines.graph.port import Hop, Neighbourhood, Path
 Fetch = Callable[[Sequence[int]], Mapping[int, Mapping[int, float]]]
 """people → {person: {neighbour: strength of the strongest permitted edge}}; people without edges may be absent."""
 
+Between = Callable[[Sequence[int], Sequence[int]], Mapping[int, Mapping[int, float]]]
+"""(people, others) → {person: {other: strength of the strongest permitted edge}}: only the edges joining the two
+sets (either stored direction). Far cheaper than fetching the people's whole neighbourhoods when both are big
+frontiers and few edges join them."""
+
 #: (partial path, neighbour) pairs the k-best search may examine per query (about 0.25 s of CPU).
 MAX_PATH_WORK = 500_000
 #: Candidate partial paths kept per person when finding the best path to each target (see `best_paths_to_each`).
 MAX_FRONT = 64
+
+#: Frontier size from which the distance search first asks for the edges joining the two frontiers
+#: (`_Balls.meet`), instead of expanding one.
+BRIDGE_FIRST_AT = 200
 
 MAX_FORCED = 8  # a forced start longer than any path we return needs no more walking
 
@@ -45,10 +54,39 @@ class Neighbours:
     """A per-query cache in front of a `Fetch`: `load` fetches a whole frontier in one call, skipping people
     already known."""
 
-    def __init__(self, fetch: Fetch) -> None:
+    def __init__(self, fetch: Fetch, between: Between | None = None, degrees: Mapping[int, int] | None = None) -> None:
+        """`degrees`, when the adapter can tell them cheaply, is a mapping it keeps filling as it fetches: the
+        number of stored edges of people seen as neighbours. It only steers which side to work from."""
         self._fetch = fetch
+        self._between = between
+        self._degrees = degrees
         self._adjacency: dict[int, Mapping[int, float]] = {}
         self.fetches = 0
+
+    def cheaper_first(self, people: Sequence[int], others: Sequence[int]) -> bool:
+        """Whether reading the neighbours of `people` costs no more than reading those of `others`: by their
+        edge counts when the adapter reports every one of them, else by head count."""
+        degrees = self._degrees
+        if degrees is not None and all(p in degrees for p in people) and all(p in degrees for p in others):
+            return sum(degrees[p] for p in people) <= sum(degrees[p] for p in others)
+        return len(people) <= len(others)
+
+    @property
+    def can_bridge(self) -> bool:
+        return self._between is not None
+
+    def between(self, people: Sequence[int], others: Sequence[int]) -> Mapping[int, Mapping[int, float]]:
+        """The permitted edges joining `people` to `others` (one adapter call, walked from the cheaper side, which
+        the adapter gets first; nothing cached)."""
+        assert self._between is not None
+        self.fetches += 1
+        if self.cheaper_first(people, others):
+            return self._between(sorted(people), sorted(others))
+        joined: dict[int, dict[int, float]] = {}  # walked from `others`, the cheaper side: turned round
+        for other, found in self._between(sorted(others), sorted(people)).items():
+            for person, strength in found.items():
+                joined.setdefault(person, {})[other] = strength
+        return joined
 
     def load(self, people: Iterable[int]) -> None:
         missing = sorted({p for p in people if p not in self._adjacency})
@@ -146,7 +184,7 @@ def mutuals(nb: Neighbours, a: int, b: int) -> list[int]:
 
 
 class _Balls:
-    """BFS balls around the source and the target, grown a whole layer at a time, the smaller frontier first.
+    """BFS balls around the source and the target, grown a whole layer at a time, the cheaper frontier first.
 
     Inside a ball of radius r every layer below r has been expanded (its people's neighbours are in the cache)
     and distances up to r are exact; a ball whose frontier ran dry holds the source's (target's) whole component.
@@ -160,6 +198,8 @@ class _Balls:
         self.strongest = 0.0  # the strongest edge seen at any expanded person (an upper bound for the search)
         self._t_inner: list[int] = []  # the target's layer rt - 1
         self._into_frontier: dict[int, dict[int, float]] | None = None
+        # After `bridge()`: for each person on the source frontier, their neighbours within rt of the target.
+        self._into_target_ball: dict[int, dict[int, float]] | None = None
 
     @property
     def complete(self) -> bool:
@@ -182,8 +222,9 @@ class _Balls:
         return layer
 
     def grow(self) -> bool:
-        """Expand the smaller frontier (the source's on a tie) by one layer; True if the balls now touch."""
-        if self.fs and (not self.ft or len(self.fs) <= len(self.ft)):
+        """Expand the cheaper frontier (the source's on a tie) by one layer; True if the balls now touch."""
+        self._into_target_ball = None
+        if self.fs and (not self.ft or self.nb.cheaper_first(self.fs, self.ft)):
             self.rs += 1
             self.fs = self._expand(self.fs, self.ds, self.rs)
             return any(p in self.dt for p in self.fs)
@@ -198,15 +239,60 @@ class _Balls:
         if self.source == self.target:
             return 0
         while self.fs and self.ft and self.rs + self.rt < max_hops:
+            if self._bridges_first() and self.rs + self.rt + 1 <= max_hops:
+                self.bridge()
+                if self._into_target_ball:  # untouched balls: only frontier-to-frontier edges can be found
+                    return self.rs + self.rt + 1
             if self.grow():
                 return self.rs + self.rt
         return None
 
+    def _bridges_first(self) -> bool:
+        """Whether to look for edges joining the frontiers before expanding one: worth it when the frontier to
+        expand is big, because then the bridge is much cheaper, and in a small-world graph two big frontiers are
+        usually joined (when they are not, the expansion follows and the bridge was wasted)."""
+        smaller = min(len(self.fs), len(self.ft))
+        return self.nb.can_bridge and smaller >= BRIDGE_FIRST_AT
+
     def grow_to(self, length: int) -> None:
-        """Grow until rs + rt >= length (or one side is complete): then a path of `length` hops has every person
-        either inside the source ball's expanded layers or within rt of the target (see `_best_of_length`)."""
+        """Make every path of `length` hops searchable without fetching (see `_best_of_length`): grow until
+        rs + rt >= length (or one side is complete), except that the last layer is bridged when the adapter can:
+        at rs + rt = length - 1 only the edges joining the two frontiers are missing, and one query between them
+        returns those few instead of every neighbour of a frontier (often thousands of people on hubs)."""
         while not self.complete and self.rs + self.rt < length:
+            if self.rs + self.rt == length - 1 and self.nb.can_bridge:
+                if not self.bridged:
+                    self.bridge()
+                return
             self.grow()
+
+    @property
+    def bridged(self) -> bool:
+        return self._into_target_ball is not None
+
+    def bridge(self) -> None:
+        """Index, for each person on the source frontier (distance rs, not expanded), their neighbours within rt
+        of the target: those at distance < rt are expanded, so the edges are already cached (read backwards);
+        those on the target's frontier come from one `between` query. Valid until the next `grow()`."""
+        ds, rs, rt = self.ds, self.rs, self.rt
+        index: dict[int, dict[int, float]] = {}
+        strongest = self.strongest
+        for person, others in self.nb.between(self.fs, self.ft).items():
+            if others:
+                index[person] = dict(others)
+                strongest = max(strongest, max(others.values()))
+        for inner, depth in self.dt.items():
+            if depth < rt:
+                for neighbour, strength in self.nb.of(inner).items():
+                    if ds.get(neighbour) == rs:
+                        index.setdefault(neighbour, {})[inner] = strength
+        self.strongest = strongest  # bridge edges join unexpanded people: the search's bound must cover them
+        self._into_target_ball = index
+
+    def into_target_ball(self, person: int) -> Mapping[int, float]:
+        """After `bridge()`: neighbours within rt of the target of a person on the source frontier."""
+        assert self._into_target_ball is not None
+        return self._into_target_ball.get(person, _NO_NEIGHBOURS)
 
     def into_frontier(self, person: int) -> Mapping[int, float]:
         """Neighbours one layer closer to the target of a person on the target's frontier (distance rt, not
@@ -241,7 +327,8 @@ def _best_of_length(
     budget: _Budget,
 ) -> list[tuple[int, ...]]:
     """The `want` best simple paths of exactly `length` hops that begin with the partial path `start` (people,
-    product), best first. Needs balls with rs + rt >= length (or one complete).
+    product), best first. Needs balls with rs + rt >= length (or one complete), or bridged at
+    rs + rt = length - 1.
 
     Best-first over partial paths keyed by (-bound, people): bound = product so far x strongest^(hops left), an
     upper bound of every completion's product because strengths are in [0, 1], and never rising along a path;
@@ -253,8 +340,12 @@ def _best_of_length(
     but such positions lie within rs - 1 of the source (rs + rt >= length), where everyone's neighbours are
     already cached. Where h <= rt, the next person is within rt - 1 of the target, so it is found among the
     target ball's expanded people (`into_frontier` for a person on its frontier). No fetch happens here.
+
+    Bridged (rs + rt = length - 1): the one new position is rs, h = rt + 1, where a person on the source frontier
+    (not expanded) must step to someone within rt of the target: `into_target_ball` lists exactly those.
     """
     nb, target, dt, rt = balls.nb, balls.target, balls.dt, balls.rt
+    ds, rs, bridged = balls.ds, balls.rs, balls.bridged
     t_complete = not balls.ft
     powers = [balls.strongest**k for k in range(length + 1)]
     people, product = start
@@ -278,6 +369,8 @@ def _best_of_length(
             elif left == 0 and nb.known(target) is not None:
                 strength = nb.of(target).get(last)
                 adjacency = _NO_NEIGHBOURS if strength is None else {target: strength}
+            elif bridged and left == rt and ds.get(last) == rs:
+                adjacency = balls.into_target_ball(last)
             else:  # not expected (see above); stay correct at the price of a fetch
                 adjacency = nb.of(last)
         budget.left -= len(adjacency) + 1

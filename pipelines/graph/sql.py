@@ -65,32 +65,32 @@ class SqlGraph:
     ) -> list[Path]:
         _check_max_hops(max_hops)
         with Session(self._engine) as session:
-            nb = paths.Neighbours(_fetcher(session, access))
+            nb = _neighbours(session, access)
             found = paths.k_best_paths(nb, source, target, max_hops=max_hops, limit=limit)
             return self._paths(session, found, access)
 
     def hop_distances(self, source: int, access: Access, *, max_hops: int | None = None) -> dict[int, int]:
         with Session(self._engine) as session:
-            return paths.hop_distances(paths.Neighbours(_fetcher(session, access)), source, max_hops)
+            return paths.hop_distances(_neighbours(session, access), source, max_hops)
 
     def mutuals(self, a: int, b: int, access: Access) -> list[int]:
         with Session(self._engine) as session:
-            return paths.mutuals(paths.Neighbours(_fetcher(session, access)), a, b)
+            return paths.mutuals(_neighbours(session, access), a, b)
 
     def degree_counts(self, source: int, access: Access, *, max_hops: int = 3) -> dict[int, int]:
         with Session(self._engine) as session:
-            return paths.degree_counts(paths.Neighbours(_fetcher(session, access)), source, max_hops)
+            return paths.degree_counts(_neighbours(session, access), source, max_hops)
 
     def neighbourhood(self, source: int, access: Access, *, max_hops: int = 2, limit: int = 2000) -> Neighbourhood:
         with Session(self._engine) as session:
-            return paths.neighbourhood(paths.Neighbours(_fetcher(session, access)), source, max_hops, limit)
+            return paths.neighbourhood(_neighbours(session, access), source, max_hops, limit)
 
     def best_paths_to_each(
         self, source: int, targets: Sequence[int], access: Access, *, max_hops: int = 3, limit: int = 20
     ) -> list[Path]:
         _check_max_hops(max_hops)
         with Session(self._engine) as session:
-            nb = paths.Neighbours(_fetcher(session, access))
+            nb = _neighbours(session, access)
             found = paths.best_paths_to_each(nb, source, targets, max_hops=max_hops, limit=limit)
             return self._paths(session, found, access)
 
@@ -144,6 +144,52 @@ def _plain_rows(session: Session, query: Executable) -> list[tuple[Any, ...]]:
         result.close()
 
 
+def _neighbours(session: Session, access: Access) -> paths.Neighbours:
+    """The per-query neighbour cache for `paths`, over this session's permitted edges."""
+    return paths.Neighbours(_fetcher(session, access), _between(session, access))
+
+
+def _strongest_by_person(rows: list[tuple[Any, ...]], adjacency: dict[int, dict[int, float]]) -> None:
+    """Add (person, neighbour, strength) rows to `adjacency`, keeping the strongest edge per pair."""
+    for person, neighbour, strength in rows:
+        known = adjacency.get(person)
+        if known is None:
+            adjacency[person] = {neighbour: strength}
+        elif strength > known.get(neighbour, -1.0):
+            known[neighbour] = strength
+
+
+def _between(session: Session, access: Access) -> paths.Between:
+    """The bridge query for `paths`: permitted edges joining two sets of people, both stored directions."""
+    permitted = _permitted(session, access)
+    nothing_allowed = access.owners is not None and not access.owners and not access.include_unowned
+    chunk = None if session.get_bind().dialect.name == "postgresql" else _SQLITE_CHUNK // 2
+
+    def between(people: Sequence[int], others: Sequence[int]) -> Mapping[int, Mapping[int, float]]:
+        adjacency: dict[int, dict[int, float]] = {}
+        if nothing_allowed:
+            return adjacency
+        for part in _parts(people, chunk):
+            for other_part in _parts(others, chunk):
+                outgoing = select(_edges.from_person_id, _edges.to_person_id, _edges.strength).where(
+                    among(session, _edges.from_person_id, part), among(session, _edges.to_person_id, other_part)
+                )
+                incoming = select(_edges.to_person_id, _edges.from_person_id, _edges.strength).where(
+                    among(session, _edges.to_person_id, part), among(session, _edges.from_person_id, other_part)
+                )
+                if permitted is not None:
+                    outgoing, incoming = outgoing.where(permitted), incoming.where(permitted)
+                _strongest_by_person(_plain_rows(session, union_all(outgoing, incoming)), adjacency)
+        return adjacency
+
+    return between
+
+
+def _parts(people: Sequence[int], size: int | None) -> list[Sequence[int]]:
+    size = size or max(len(people), 1)
+    return [people[start : start + size] for start in range(0, len(people), size)]
+
+
 def _fetcher(session: Session, access: Access) -> paths.Fetch:
     """The neighbour function for `paths`: permitted edges at a frontier, both stored directions, one query."""
     permitted = _permitted(session, access)
@@ -154,9 +200,7 @@ def _fetcher(session: Session, access: Access) -> paths.Fetch:
         adjacency: dict[int, dict[int, float]] = {}
         if nothing_allowed:
             return adjacency
-        size = chunk or len(people)
-        for start in range(0, len(people), size):
-            part = people[start : start + size]
+        for part in _parts(people, chunk):
             outgoing = select(_edges.from_person_id, _edges.to_person_id, _edges.strength).where(
                 among(session, _edges.from_person_id, part)
             )
@@ -165,12 +209,7 @@ def _fetcher(session: Session, access: Access) -> paths.Fetch:
             )
             if permitted is not None:
                 outgoing, incoming = outgoing.where(permitted), incoming.where(permitted)
-            for person, neighbour, strength in _plain_rows(session, union_all(outgoing, incoming)):
-                known = adjacency.get(person)
-                if known is None:
-                    adjacency[person] = {neighbour: strength}
-                elif strength > known.get(neighbour, -1.0):
-                    known[neighbour] = strength
+            _strongest_by_person(_plain_rows(session, union_all(outgoing, incoming)), adjacency)
         return adjacency
 
     return fetch

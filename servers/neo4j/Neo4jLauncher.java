@@ -1,6 +1,6 @@
 // Embedded Neo4j Community server for development and tests (started by servers/services.sh).
 //
-// Usage: java <flags> -cp '<libdir>/*' servers/neo4j/Neo4jLauncher.java <home> [host] [boltPort]
+// Usage: java <flags> -cp '<libdir>/*' servers/neo4j/Neo4jLauncher.java <home> [host] [boltPort] [pageCacheMb]
 //
 // Runs the real Neo4j kernel and Cypher engine with Bolt only (no HTTP), auth off, no TLS.
 // Data and Neo4j's own logs (debug.log) live under <home>. Stop it with SIGTERM: the shutdown
@@ -20,12 +20,13 @@ import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 public class Neo4jLauncher {
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
-            System.err.println("usage: Neo4jLauncher <home> [host] [boltPort]");
+            System.err.println("usage: Neo4jLauncher <home> [host] [boltPort] [pageCacheMb]");
             System.exit(2);
         }
         Path home = Path.of(args[0]).toAbsolutePath();
         String host = args.length > 1 ? args[1] : "127.0.0.1";
         int port = args.length > 2 ? Integer.parseInt(args[2]) : 7687;
+        long pageCacheMb = args.length > 3 ? Long.parseLong(args[3]) : 512;
         long t0 = System.nanoTime();
 
         DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
@@ -34,7 +35,7 @@ public class Neo4jLauncher {
                 .setConfig(BoltConnector.listen_address, new SocketAddress(host, port))
                 .setConfig(BoltConnector.advertised_address, new SocketAddress(host, port))
                 .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
-                .setConfig(GraphDatabaseSettings.pagecache_memory, 64L * 1024 * 1024)
+                .setConfig(GraphDatabaseSettings.pagecache_memory, pageCacheMb * 1024 * 1024)
                 .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, "false")
                 .setConfig(GraphDatabaseSettings.udc_enabled, false)

@@ -201,12 +201,12 @@ def test_an_unreachable_server_fails_fast():
         graph.close()
 
 
-# --- the Cypher fast paths agree with the shared search -----------------------------------------------------------
+# --- the Cypher fast path agrees with the shared search -------------------------------------------------------------
 #
-# Source 1, target 9. One shortest path, of 3 hops: (1,2,5,9). Three of 4 hops (the other parity, found by the
-# double-cover query): (1,4,7,8,9) at 1.0 (all U2's edges), (1,2,3,5,9) at 0.5184, (1,2,6,5,9) at 0.2025 (two of
-# U1's edges). One of 5 hops, (1,2,3,10,11,9), and one of 6, (1,2,5,3,10,11,9), which only the shared search finds
-# (walks of d + 2 hops or more can revisit someone, so they are not asked of Cypher).
+# Source 1, target 9. One shortest path, of 3 hops: (1,2,5,9), which Cypher's allShortestPaths answers alone. Three
+# of 4 hops, found by the shared search (bridging the two BFS frontiers): (1,4,7,8,9) at 1.0 (all U2's edges),
+# (1,2,3,5,9) at 0.5184, (1,2,6,5,9) at 0.2025 (two of U1's edges). One of 5 hops, (1,2,3,10,11,9), and one of 6,
+# (1,2,5,3,10,11,9).
 
 LADDER = [
     edge(1, 2, 0.9),
@@ -246,7 +246,7 @@ def test_fast_paths_match_the_shared_search(store, access, limit):
             assert [(p.people, p.hops) for p in fast] == [(p.people, p.hops) for p in shared], (source, target)
 
 
-def test_the_next_parity_finds_every_path_one_hop_longer(store):
+def test_every_path_one_hop_longer_is_found(store):
     store.upsert_people([person(i) for i in range(1, 12)])
     store.upsert_edges(LADDER)
     paths = store.shortest_paths(1, 9, EVERYTHING, max_hops=4, limit=10)
@@ -316,16 +316,15 @@ class CountingFallbacks(Neo4jGraph):
         return super()._shared_k_best(*args, **kwargs)
 
 
-def test_cypher_answers_without_the_shared_search_when_d_and_d_plus_1_suffice(neo4j_session):
+def test_cypher_answers_alone_when_the_shortest_paths_suffice(neo4j_session):
     store = CountingFallbacks(NEO4J_URL)
     try:
         store.ensure_schema()
         store.upsert_edges(LADDER)
         assert len(store.shortest_paths(1, 9, EVERYTHING, limit=1)) == 1  # shortest paths alone
-        assert len(store.shortest_paths(1, 9, EVERYTHING, limit=4)) == 4  # plus every path one hop longer
-        assert len(store.shortest_paths(1, 9, EVERYTHING, limit=9, max_hops=4)) == 4  # nothing longer allowed
+        assert len(store.shortest_paths(1, 9, EVERYTHING, limit=9, max_hops=3)) == 1  # nothing longer allowed
         assert store.fallbacks == 0
-        assert len(store.shortest_paths(1, 9, EVERYTHING, limit=5)) == 5  # needs 5 hops: the shared search
+        assert len(store.shortest_paths(1, 9, EVERYTHING, limit=4)) == 4  # needs 4 hops: the shared search
         assert store.fallbacks == 1
     finally:
         store.close()
