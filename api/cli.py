@@ -313,17 +313,14 @@ def merges_undo(merge_id: int) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def load_graph_command(edgelist: Path, names: Path | None, as_json: bool) -> None:
     """Bulk-load a social network (SNAP edge list): one person per node (identity key:<node>), unowned edges."""
-    from pipelines.graph import load, stores
+    from pipelines.graph import load
     from pipelines.migrate import migrate_on_boot
-    from pipelines.search import stores as search_stores
 
     config = _load_config()
     migrate_on_boot(config)
     started = time.monotonic()
     counts = load.load_graph(config, load.read_edge_list(edgelist), load.read_names(names) if names else None)
-    if config.graph_kind == "neo4j":
-        counts["graph"] = stores.rebuild(config)
-    counts["search"] = search_stores.rebuild(config)
+    counts.update(load.rebuild_stores(config))
     counts["seconds"] = round(time.monotonic() - started, 2)
     click.echo(
         json.dumps(counts)

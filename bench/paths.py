@@ -50,6 +50,9 @@ GRAPHS = {
     "github": (DATA / "snap-musae-github" / "musae_git_edges.csv", DATA / "snap-musae-github" / "musae_git_target.csv"),
 }
 USERS = 20
+#: Issue 5's goals: path p99 through the API per adapter, and `sixdeg load-graph` time per graph.
+P99_GOAL_MS = {"sql": 100.0, "neo4j": 50.0}
+LOAD_GOAL_SECONDS = 60.0
 
 
 def reference_graph(path: Path) -> nx.Graph:
@@ -175,10 +178,22 @@ def main() -> None:
                     result[f"api_{stat}_ms"],
                     "ms",
                     better="lower",
+                    goal=P99_GOAL_MS[result["adapter"]] if stat == "p99" else None,
+                    goal_note="issue 5" if stat == "p99" else "",
                     baseline=result[f"networkx_{stat}_ms"],
                     baseline_name="networkx BFS in memory",
                 )
             )
+        figures.append(
+            figure(
+                f"Graph load time ({where})",
+                result["load_seconds"],
+                "s",
+                better="lower",
+                goal=LOAD_GOAL_SECONDS,
+                goal_note="issue 5: Postgres, and Neo4j for the neo4j adapter",
+            )
+        )
         figures.append(
             figure(
                 f"Path hop counts equal to networkx ({where})",

@@ -228,6 +228,7 @@ def _insert_edges(session: Session, pairs: Sequence[tuple[int, int]]) -> int:
         )
     session.execute(text("DELETE FROM sixdeg_load_pairs"))
     _stage(session, pairs)
+    session.execute(text("ANALYZE sixdeg_load_pairs"))  # a temporary table has no statistics otherwise
     c = Connection.__table__.c
     now = utcnow()
     reverse_present = exists().where(
@@ -250,6 +251,25 @@ def _insert_edges(session: Session, pairs: Sequence[tuple[int, int]]) -> int:
         ).execution_options(preserve_rowcount=True)
     )
     return result.rowcount  # type: ignore[attr-defined]
+
+
+def rebuild_stores(config: Config) -> dict[str, Any]:
+    """After a bulk load: refill Neo4j (when it is the graph store) and the search index from the database. The
+    two run at once, in two threads: each reads Postgres and writes its own server, mostly waiting on it, so the
+    slower one sets the time instead of the sum."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.graph import stores
+    from pipelines.search import stores as search_stores
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="rebuild") as pool:
+        graph = pool.submit(stores.rebuild, config) if config.graph_kind == "neo4j" else None
+        search = pool.submit(search_stores.rebuild, config)
+        counts: dict[str, Any] = {}
+        if graph is not None:
+            counts["graph"] = graph.result()
+        counts["search"] = search.result()
+    return counts
 
 
 def key_to_person_ids(config: Config, keys: Iterable[str]) -> dict[str, int]:

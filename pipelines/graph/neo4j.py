@@ -71,6 +71,16 @@ SET r.owner = row.owner, r.strength = row.strength, r.since = row.since, r.evide
     r.version = row.version
 """
 
+# Into a graph just emptied (`rebuild`): CREATE, not MERGE, for the edge. MERGE looks for an existing edge between
+# the two people first, which on a hub means walking thousands of its edges for every new one.
+_CREATE_EDGES = """
+UNWIND $rows AS row
+MERGE (a:Person {id: row.from_id})
+MERGE (b:Person {id: row.to_id})
+CREATE (a)-[:KNOWS {owner: row.owner, strength: row.strength, since: row.since, evidence_json: row.evidence,
+                    version: row.version}]->(b)
+"""
+
 _REMOVE_PEOPLE = """
 UNWIND $ids AS id
 MATCH (p:Person {id: id})
@@ -84,9 +94,11 @@ DELETE r
 """
 
 # Edges first, then people, a batch per transaction: DETACH DELETE of a batch of hub people would pull all their
-# edges into one transaction and exceed Neo4j's transaction memory on a real graph.
-_CLEAR_SOME_EDGES = "MATCH ()-[r:KNOWS]->() WITH r LIMIT $batch DELETE r RETURN count(*) AS deleted"
-_CLEAR_SOME_PEOPLE = "MATCH (p:Person) WITH p LIMIT $batch DETACH DELETE p RETURN count(*) AS deleted"
+# edges into one transaction and exceed Neo4j's transaction memory on a real graph. One scan each, committing as
+# it goes (`IN TRANSACTIONS`, in an implicit transaction), not a `LIMIT` query per batch that would scan past
+# every record already deleted.
+_CLEAR_EDGES = "MATCH ()-[r:KNOWS]->() CALL (r) { DELETE r } IN TRANSACTIONS OF $batch ROWS"
+_CLEAR_PEOPLE = "MATCH (p:Person) CALL (p) { DETACH DELETE p } IN TRANSACTIONS OF $batch ROWS"
 
 _EDGE_PAIRS_TOUCHING = """
 UNWIND $ids AS id
@@ -239,6 +251,22 @@ def _chunks(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield rows[start : start + size]
 
 
+def _edge_rows(edges: Sequence[Edge]) -> list[dict[str, Any]]:
+    """Edges as Cypher parameters, sorted by (from_id, to_id): a stable lock order for concurrent batches."""
+    return [
+        {
+            "from_id": e.from_id,
+            "to_id": e.to_id,
+            "owner": e.owner_user_id,
+            "strength": float(e.strength),
+            "since": e.since,
+            "evidence": json.dumps(e.evidence, sort_keys=True, default=str),
+            "version": e.version,
+        }
+        for e in sorted(edges, key=lambda e: (e.from_id, e.to_id))
+    ]
+
+
 def _hop(row: Sequence[Any]) -> Hop:
     """A stored edge (as `_EDGES_OF_TOP` lists it) as a hop in its stored direction."""
     from_id, to_id, strength, owner, since, evidence = row
@@ -324,19 +352,12 @@ class Neo4jGraph:
     def upsert_edges(self, edges: Sequence[Edge]) -> None:
         """Create or update edges keyed by (from_id, to_id), creating missing endpoints by id; an edge with a
         higher stored version is left alone."""
-        rows = [
-            {
-                "from_id": e.from_id,
-                "to_id": e.to_id,
-                "owner": e.owner_user_id,
-                "strength": float(e.strength),
-                "since": e.since,
-                "evidence": json.dumps(e.evidence, sort_keys=True, default=str),
-                "version": e.version,
-            }
-            for e in sorted(edges, key=lambda e: (e.from_id, e.to_id))
-        ]
-        self._write_batches(_UPSERT_EDGES, "rows", rows)
+        self._write_batches(_UPSERT_EDGES, "rows", _edge_rows(edges))
+
+    def create_edges(self, edges: Sequence[Edge]) -> None:
+        """Add edges known to be absent from the graph (after `clear()`, each (from_id, to_id) once): no check
+        for an existing edge. Missing endpoints are created by id, as in `upsert_edges`."""
+        self._write_batches(_CREATE_EDGES, "rows", _edge_rows(edges))
 
     def remove_people(self, person_ids: Sequence[int]) -> None:
         """Remove nodes and their edges."""
@@ -365,10 +386,11 @@ class Neo4jGraph:
         )
 
     def clear(self) -> None:
-        """Delete every person and edge, a batch per transaction (for `sixdeg rebuild graph`)."""
-        for query in (_CLEAR_SOME_EDGES, _CLEAR_SOME_PEOPLE):
-            while self._write(lambda tx, q=query: tx.run(q, batch=BATCH_SIZE).single(strict=True)["deleted"]):
-                pass
+        """Delete every person and edge, a batch per transaction (for `sixdeg rebuild graph`). No overall
+        timeout: on a big graph this takes longer than any one query may; each batch commits on its own."""
+        with self._driver.session(database=self._database) as session:
+            for query in (_CLEAR_EDGES, _CLEAR_PEOPLE):
+                session.run(query, batch=BATCH_SIZE).consume()
 
     # --- queries --------------------------------------------------------------------------------------------------
 

@@ -41,9 +41,15 @@ MAX_PATH_WORK = 500_000
 #: Candidate partial paths kept per person when finding the best path to each target (see `best_paths_to_each`).
 MAX_FRONT = 64
 
-#: Frontier size from which the distance search first asks for the edges joining the two frontiers
-#: (`_Balls.meet`), instead of expanding one.
-BRIDGE_FIRST_AT = 200
+#: When the search asks for the edges joining the two frontiers (`_Balls.bridge`) instead of expanding the cheaper
+#: one, in expected edges (`Neighbours.expansion_cost`): when both frontiers are at least `BRIDGE_AT` (expanding
+#: either reads thousands of rows; the bridge, a few), or both at most `BRIDGE_SMALL` (the bridge is a cheap
+#: query, and a small frontier can still hold a hub whose thousands of edges it spares). Not when one is small
+#: and the other big: the bridge's big list costs more to plan than the small frontier costs to expand.
+BRIDGE_AT = 2_000
+BRIDGE_SMALL = 2_000
+#: The degree assumed for a person whose edge count the adapter does not report (people x this = edges).
+NOMINAL_DEGREE = 10
 
 MAX_FORCED = 8  # a forced start longer than any path we return needs no more walking
 
@@ -63,13 +69,17 @@ class Neighbours:
         self._adjacency: dict[int, Mapping[int, float]] = {}
         self.fetches = 0
 
-    def cheaper_first(self, people: Sequence[int], others: Sequence[int]) -> bool:
-        """Whether reading the neighbours of `people` costs no more than reading those of `others`: by their
-        edge counts when the adapter reports every one of them, else by head count."""
+    def expansion_cost(self, people: Sequence[int]) -> int:
+        """About how many edges reading these people's neighbours returns: their edge counts when the adapter
+        reports every one of them, else `NOMINAL_DEGREE` per person."""
         degrees = self._degrees
-        if degrees is not None and all(p in degrees for p in people) and all(p in degrees for p in others):
-            return sum(degrees[p] for p in people) <= sum(degrees[p] for p in others)
-        return len(people) <= len(others)
+        if degrees is not None and all(p in degrees for p in people):
+            return sum(degrees[p] for p in people)
+        return len(people) * NOMINAL_DEGREE
+
+    def cheaper_first(self, people: Sequence[int], others: Sequence[int]) -> bool:
+        """Whether reading the neighbours of `people` costs no more than reading those of `others`."""
+        return self.expansion_cost(people) <= self.expansion_cost(others)
 
     @property
     def can_bridge(self) -> bool:
@@ -239,7 +249,9 @@ class _Balls:
         if self.source == self.target:
             return 0
         while self.fs and self.ft and self.rs + self.rt < max_hops:
-            if self._bridges_first() and self.rs + self.rt + 1 <= max_hops:
+            if self._worth_bridging(speculative=True) and self.rs + self.rt + 1 <= max_hops:
+                # In a small-world graph two big frontiers are usually joined; when they are not, the
+                # expansion follows and the bridge was wasted.
                 self.bridge()
                 if self._into_target_ball:  # untouched balls: only frontier-to-frontier edges can be found
                     return self.rs + self.rt + 1
@@ -247,20 +259,22 @@ class _Balls:
                 return self.rs + self.rt
         return None
 
-    def _bridges_first(self) -> bool:
-        """Whether to look for edges joining the frontiers before expanding one: worth it when the frontier to
-        expand is big, because then the bridge is much cheaper, and in a small-world graph two big frontiers are
-        usually joined (when they are not, the expansion follows and the bridge was wasted)."""
-        smaller = min(len(self.fs), len(self.ft))
-        return self.nb.can_bridge and smaller >= BRIDGE_FIRST_AT
+    def _worth_bridging(self, *, speculative: bool = False) -> bool:
+        """Whether to ask for the edges joining the frontiers rather than expand the cheaper one (see
+        `BRIDGE_AT`). A speculative bridge (while the distance is still unknown, so it may find nothing and the
+        expansion follow anyway) only between big frontiers."""
+        if not self.nb.can_bridge:
+            return False
+        cheaper, dearer = sorted((self.nb.expansion_cost(self.fs), self.nb.expansion_cost(self.ft)))
+        return cheaper >= BRIDGE_AT or (not speculative and dearer <= BRIDGE_SMALL)
 
     def grow_to(self, length: int) -> None:
         """Make every path of `length` hops searchable without fetching (see `_best_of_length`): grow until
-        rs + rt >= length (or one side is complete), except that the last layer is bridged when the adapter can:
-        at rs + rt = length - 1 only the edges joining the two frontiers are missing, and one query between them
-        returns those few instead of every neighbour of a frontier (often thousands of people on hubs)."""
+        rs + rt >= length (or one side is complete), except that the last layer is bridged when both frontiers are
+        big: at rs + rt = length - 1 only the edges joining the two frontiers are missing, and one query between
+        them returns those few instead of every neighbour of a frontier (often thousands of people on hubs)."""
         while not self.complete and self.rs + self.rt < length:
-            if self.rs + self.rt == length - 1 and self.nb.can_bridge:
+            if self.rs + self.rt == length - 1 and (self.bridged or self._worth_bridging()):
                 if not self.bridged:
                     self.bridge()
                 return

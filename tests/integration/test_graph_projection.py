@@ -54,3 +54,21 @@ def test_rebuild_refills_neo4j_from_postgres(neo4j_config):
     neo4j, sql = graph_store(neo4j_config), SqlGraph(neo4j_config)
     pairs = [(alice.person_ids[0], alice.person_ids[1])]
     assert _answers(neo4j, pairs) == _answers(sql, pairs) != [[]]
+
+
+def test_rebuild_in_many_batches_from_two_writers_copies_every_edge(neo4j_config, neo4j_session, monkeypatch):
+    from pipelines.graph import stores
+
+    monkeypatch.setattr(stores, "BATCH", 3)  # 14 edges: five batches, two writer threads
+    contacts = [{"given_name": f"P{i}", "family_name": "X", "emails": [f"p{i}@example.com"]} for i in range(7)]
+    alice = seed_user(neo4j_config, "alice@example.com", contacts=contacts)
+    seed_user(neo4j_config, "bob@example.org", contacts=contacts)
+    graph_store(neo4j_config).upsert_people([stores.PersonNode(id=424242, name="Stale")])  # cleared first
+    counts = rebuild(neo4j_config)
+    assert counts["edges"] == 14
+    stored = neo4j_session.run("MATCH (a)-[r:KNOWS]->(b) RETURN a.id AS a, b.id AS b").values()
+    assert len(stored) == 14 and len({tuple(pair) for pair in stored}) == 14
+    assert neo4j_session.run("MATCH (p:Person {id: 424242}) RETURN count(p)").single()[0] == 0
+    neo4j, sql = graph_store(neo4j_config), SqlGraph(neo4j_config)
+    pairs = [(alice.person_ids[0], alice.person_ids[6]), (alice.person_id, alice.person_ids[3])]
+    assert _answers(neo4j, pairs) == _answers(sql, pairs) != [[], []]

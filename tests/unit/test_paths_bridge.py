@@ -61,7 +61,8 @@ def brute_force(adjacency: Adjacency, source: int, target: int, max_hops: int, l
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_bridged_search_matches_brute_force(seed):
+def test_bridged_search_matches_brute_force(seed, monkeypatch):
+    monkeypatch.setattr(paths, "BRIDGE_AT", 0)  # bridge whenever possible: these frontiers are small
     rnd = random.Random(seed)
     adjacency = random_graph(rnd, people=30, edges=45)
     bridges = 0
@@ -110,3 +111,16 @@ def test_the_next_length_is_bridged_not_fetched():
     unbridged = Counting(two_hubs())
     assert paths.k_best_paths(paths.Neighbours(unbridged.fetch), 0, 9, max_hops=6, limit=4) == found
     assert len(unbridged.fetched) > 1000  # without the bridge a whole frontier of leaves is fetched
+
+
+def test_small_frontiers_are_only_bridged_once_the_distance_is_known():
+    rnd = random.Random(5)
+    adjacency = random_graph(rnd, people=30, edges=45)
+    for source, target in [(0, 29), (3, 17), (8, 21)]:
+        store = Counting(adjacency)
+        distance = paths.hop_distance(paths.Neighbours(store.fetch, store.between), source, target, 6)
+        assert distance == len(brute_force(adjacency, source, target, max_hops=6, limit=1)[0]) - 1
+        assert store.bridges == 0  # a speculative bridge only between big frontiers: these are small
+        store = Counting(adjacency)
+        found = paths.k_best_paths(paths.Neighbours(store.fetch, store.between), source, target, max_hops=5, limit=6)
+        assert found == brute_force(adjacency, source, target, max_hops=5, limit=6)
