@@ -36,10 +36,13 @@ def paths(query: PathQuery) -> Response:
             f"Nobody matches {query.to!r}: give a person id, an email or key:<node>.",
             slug="not-found",
         )
-    found = queries.paths_between(
+    answer = queries.paths_answer(
         db(), graph_store(config()), user.person_id, target, user, max_hops=query.max_hops, limit=query.limit
     )
-    return jsonify({"source": _card(user.person_id), "target": _card(target), "paths": found})
+    if answer is None:  # the source or the target is gone since it was resolved
+        for person_id in (user.person_id, target):
+            _card(person_id)  # the 404 for whichever it is
+    return jsonify(answer)
 
 
 @blueprint.get("/people/<int:person_id>/mutuals")

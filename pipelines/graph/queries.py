@@ -66,9 +66,13 @@ def people_cards(session: Session, ids: Sequence[int]) -> dict[int, dict[str, An
     return {r.id: {"id": r.id, "name": r.display_name, "company": r.company, "title": r.title} for r in rows}
 
 
-def render_paths(session: Session, paths: Sequence[Path], viewer: User | None) -> list[dict[str, Any]]:
-    """Paths as JSON-ready data: the people on them and every hop with its evidence (privacy-filtered)."""
-    cards = people_cards(session, sorted({p for path in paths for p in path.people}))
+def render_paths(
+    session: Session, paths: Sequence[Path], viewer: User | None, *, cards: dict[int, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Paths as JSON-ready data: the people on them and every hop with its evidence (privacy-filtered). `cards`:
+    the people's cards when the caller already has them (one query for everyone it shows)."""
+    if cards is None:
+        cards = people_cards(session, sorted({p for path in paths for p in path.people}))
     rendered = []
     for path in paths:
         hops = []
@@ -112,6 +116,22 @@ def paths_between(
 ) -> list[dict[str, Any]]:
     paths = store.shortest_paths(source, target, access_for(session, viewer), max_hops=max_hops, limit=limit)
     return render_paths(session, paths, viewer)
+
+
+def paths_answer(
+    session: Session, store: GraphStore, source: int, target: int, viewer: User | None, *, max_hops: int, limit: int
+) -> dict[str, Any] | None:
+    """`GET /v1/paths`: the source's and the target's cards and the rendered paths, the cards of everyone in one
+    query. None when the source or the target is not a live person."""
+    paths = store.shortest_paths(source, target, access_for(session, viewer), max_hops=max_hops, limit=limit)
+    cards = people_cards(session, sorted({source, target, *(p for path in paths for p in path.people)}))
+    if source not in cards or target not in cards:
+        return None
+    return {
+        "source": cards[source],
+        "target": cards[target],
+        "paths": render_paths(session, paths, viewer, cards=cards),
+    }
 
 
 def people_at_company(session: Session, company: str) -> list[int]:
