@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import pytest
 
 from pipelines.config import Config
 from pipelines.graph.load import key_to_person_ids, load_graph, read_edge_list
-from pipelines.graph.port import EVERYTHING, MAX_HOPS, Edge, GraphStore, PersonNode
+from pipelines.graph.port import EVERYTHING, MAX_HOPS, GraphStore
 from tests.conftest import SHARED_DATA
 
 nx = pytest.importorskip("networkx")
@@ -48,60 +48,28 @@ def _sql_loader(config: Config) -> Callable[[Iterable[tuple[str, str]]], dict[st
     return load
 
 
-def _project(config: Config, store: GraphStore) -> None:
-    """Copy people and connections from the database into a projection store (as `sixdeg rebuild graph` would)."""
-    from sqlalchemy import select
-
-    from pipelines.db import unit_of_work
-    from pipelines.models import Connection, Person
-
-    with unit_of_work(config) as session:
-        people = [
-            PersonNode(id=i, name=name, company=company, title=title, version=version)
-            for i, name, company, title, version in session.execute(
-                select(Person.id, Person.display_name, Person.company, Person.title, Person.version)
-            )
-        ]
-        edges = [
-            Edge(from_id=a, to_id=b, owner_user_id=owner, strength=strength, since=since, evidence=evidence)
-            for a, b, owner, strength, since, evidence in session.execute(
-                select(
-                    Connection.from_person_id,
-                    Connection.to_person_id,
-                    Connection.owner_user_id,
-                    Connection.strength,
-                    Connection.connected_on,
-                    Connection.evidence,
-                )
-            )
-        ]
-    for start in range(0, len(people), 10_000):
-        store.upsert_people(people[start : start + 10_000])
-    for start in range(0, len(edges), 10_000):
-        store.upsert_edges(edges[start : start + 10_000])
-
-
 @pytest.fixture(params=["sql-sqlite", "sql-postgres", "neo4j"])
 def reference(request: pytest.FixtureRequest) -> Iterator[Reference]:
     """An empty store of each kind, with its loader."""
     if request.param == "neo4j":
         pytest.importorskip("pipelines.graph.neo4j", reason="the Neo4j adapter is not written yet")
         from pipelines.graph.neo4j import Neo4jGraph
+        from pipelines.graph.stores import close_stores, rebuild
         from tests.conftest import NEO4J_URL
 
         request.getfixturevalue("neo4j_session")  # an empty Neo4j graph
-        config = request.getfixturevalue("postgres_config")
+        config = replace(request.getfixturevalue("postgres_config"), graph_url=NEO4J_URL)
         store = Neo4jGraph(NEO4J_URL)
-        store.ensure_schema()
         sql_load = _sql_loader(config)
 
         def load(edges: Iterable[tuple[str, str]]) -> dict[str, int]:
             ids = sql_load(edges)
-            _project(config, store)
+            rebuild(config)  # the projection, as `sixdeg rebuild graph` makes it
             return ids
 
         yield Reference(store, load)
         store.close()
+        close_stores()
         return
     from pipelines.graph.sql import SqlGraph
 
