@@ -421,6 +421,7 @@ def k_best_paths(
     """
     if source == target or limit <= 0 or max_hops < 1:
         return []
+    nb.load((source, target))  # both are needed whatever happens (`_forced_start`, `entries`): one fetch, not two
     balls = _Balls(nb, source, target)
     hops = balls.meet(max_hops)
     if hops is None:

@@ -124,3 +124,15 @@ def test_small_frontiers_are_only_bridged_once_the_distance_is_known():
         store = Counting(adjacency)
         found = paths.k_best_paths(paths.Neighbours(store.fetch, store.between), source, target, max_hops=5, limit=6)
         assert found == brute_force(adjacency, source, target, max_hops=5, limit=6)
+
+
+def test_the_two_ends_are_fetched_together():
+    adjacency = two_hubs()
+    calls: list[list[int]] = []
+
+    def fetch(people: Sequence[int]) -> Mapping[int, Mapping[int, float]]:
+        calls.append(list(people))
+        return {p: adjacency[p] for p in people if p in adjacency}
+
+    paths.k_best_paths(paths.Neighbours(fetch), 0, 9, max_hops=6, limit=1)
+    assert calls[0] == [0, 9]
