@@ -1,8 +1,12 @@
 """The Neo4j graph adapter: a projection of Postgres (DESIGN.md "Graph and paths", principles 1-3).
 
-Model: `(:Person {id, name, company, title, version})-[:KNOWS {owner, strength, since, evidence_json, version}]->
-(:Person)`. `owner` is the owning user id or null (bulk-loaded edges); evidence is a JSON string because Neo4j
-properties cannot be maps. One KNOWS edge per stored direction (from_id, to_id), as in `connections`.
+Model: `(:Person {id, name, company, title, version, degree})-[:KNOWS {owner, strength, since, evidence_json,
+version}]->(:Person)`. `owner` is the owning user id or null (bulk-loaded edges); evidence is a JSON string because
+Neo4j properties cannot be maps. One KNOWS edge per stored direction (from_id, to_id), as in `connections`.
+`degree` is the person's KNOWS edge count, rewritten by every write that adds or removes their edges (and by
+`rebuild`): the path search reads it to choose which side to expand, where counting a neighbour's edges on every
+read doubled the cost of reading a hub's neighbours. It is only a hint (a concurrent write may leave it one off for
+a moment); answers never depend on it.
 
 Writes are batched `UNWIND ... MERGE` in managed write transactions and version-checked: a node or edge whose
 stored version is higher than the incoming row's is left alone, so replaying a batch, or applying an older one
@@ -13,25 +17,23 @@ Reads run in Cypher with the `Access` rule as a relationship predicate the plann
 (never a filter afterwards), and finish in Python with the ranking shared with the SQL adapter
 (`pipelines.graph.paths.build_paths`, i.e. `Path.rank_key()`):
 
-- `shortest_paths`: `allShortestPaths` (the bidirectional BFS of Cypher's `shortestPath` family) gives the
-  distance d and every shortest path, ranked on the server (product of strengths, then ids): one round trip,
-  and the whole answer when at least `limit` people sequences have d hops. Otherwise (or over budget) the
-  shared best-first search of `pipelines.graph.paths` runs over this adapter's neighbour and bridge queries:
-  the very algorithm the SQL adapter runs, so both adapters give the same answers. (A Cypher query for the
-  paths of d + 1 hops, an `ALL SHORTEST` over hop pairs, was tried first: on Enron it took 100 to 500 ms where
-  the shared search's bridge between the two frontiers takes 20 to 60.)
+- `shortest_paths`: the shared best-first search of `pipelines.graph.paths` over this adapter's neighbour and
+  bridge queries: the very algorithm the SQL adapter runs, so both adapters give the same answers. Cypher's own
+  path search was tried first and measured slower in the tail: `allShortestPaths` ranked on the server answers
+  in one round trip when at least `limit` shortest paths exist, but enumerating a hub's thousands of shortest
+  paths took 40 to 90 ms (p99 on Enron through the adapter 57 to 66 ms against 44 to 53 for the shared search
+  alone); an `ALL SHORTEST` over hop pairs for the paths of d + 1 hops took 100 to 500 ms.
 - `best_paths_to_each`: one `ALL SHORTEST` search from the source to all targets at once.
 - `hop_distances`, `degree_counts`: breadth-first layers, one query per layer, deduplicated on the server.
 - `mutuals`: one pattern match.
 
 Bounded work: every transaction carries a server-side timeout (`timeout` seconds), and the driver's connection,
-acquisition and retry times are bounded by it too, so no call hangs. Paths are never longer than 6 hops. Each
-path enumeration stops after `path_budget` candidate paths (`LIMIT` before any sort or aggregation, so the
-server never holds more); a search that hits the budget is not trusted and goes to the shared search, whose own
-work bound (`paths.MAX_PATH_WORK`) makes it return fewer paths rather than wrong ones. Every stateful `SHORTEST`
-pattern here has both ends bound or a bounded quantifier: on 5.26 an unbounded single-source one
-(`SHORTEST 1 (s)-[:KNOWS]-{1,}(m)` on Enron) ran on after its termination, a core busy for over 20 minutes.
-"""
+acquisition and retry times are bounded by it too, so no call hangs. Paths are never longer than 6 hops. The
+`best_paths_to_each` enumeration stops after `path_budget` candidate paths (`LIMIT` before any sort or aggregation,
+so the server never holds more); a search that hits the budget is not trusted and goes to the shared search, whose
+own work bound (`paths.MAX_PATH_WORK`) makes it return fewer paths rather than wrong ones. Every stateful
+`SHORTEST` pattern here has both ends bound or a bounded quantifier: on 5.26 an unbounded single-source one
+(`SHORTEST 1 (s)-[:KNOWS]-{1,}(m)` on Enron) ran on after its termination, a core busy for over 20 minutes."""
 
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ T = TypeVar("T")
 
 #: Rows per write transaction.
 BATCH_SIZE = 5_000
-#: Candidate paths one Cypher path search may enumerate before it is abandoned for the shared search.
+#: Candidate paths the `best_paths_to_each` Cypher search may enumerate before it is abandoned for the shared search.
 PATH_BUDGET = 20_000
 #: Extra candidates fetched beyond `limit`, so that rounding differences between Cypher's and Python's
 #: `round(product, 12)` can never push a true top-`limit` path out of the server's cut.
@@ -123,33 +125,6 @@ CALL (top) {
 
 _PRODUCT = "reduce(x = 1.0, r IN relationships(p) | x * r.strength)"
 
-# Shared tail of the path queries: cap the candidates at $budget, rank people sequences on the server (highest
-# product of strengths, then ids) and return the best $keep with their edges. One row even when nothing matched.
-_RANKED_TOP = (
-    """WITH p LIMIT $budget
-WITH [n IN nodes(p) | n.id] AS people, """
-    + _PRODUCT
-    + """ AS product
-WITH people, max(product) AS product, count(*) AS paths
-ORDER BY round(product, 12) DESC, people
-WITH collect(people) AS ranked, count(*) AS sequences, sum(paths) AS paths
-WITH ranked[..$keep] AS top, sequences, paths
-"""
-    + _EDGES_OF_TOP
-    + "RETURN top, sequences, paths, edges"
-)
-
-# Every shortest path (bidirectional BFS), at most $budget of them; ranked on the server, the best $keep people
-# sequences returned with their edges. One row, even when there is no path (sequences = 0).
-_ALL_SHORTEST = (
-    """
-MATCH (s:Person {id: $source}), (t:Person {id: $target})
-MATCH p = allShortestPaths((s)-[:KNOWS*..{max_hops}]-(t))
-WHERE all(r IN relationships(p) WHERE {allowed})
-"""
-    + _RANKED_TOP
-)
-
 # Every shortest path from the source to each target (one search), at most $budget in all; the best $keep
 # sequences per target.
 _TO_EACH = (
@@ -182,13 +157,31 @@ RETURN collect(m) AS layer
 """
 
 # For the shared search: each person's permitted neighbours with the strengths of the edges to them, and the
-# neighbours' edge counts (read from Neo4j's degree store; they steer which side the search works from).
+# neighbours' edge counts (they steer which side the search works from): the stored `degree`, counted only for a
+# node written before it existed.
 _NEIGHBOURS = """
 UNWIND $ids AS id
 MATCH (:Person {id: id})-[r:KNOWS]-(m:Person)
 WHERE {allowed}
 RETURN id, collect(m.id) AS neighbours, collect(r.strength) AS strengths,
-       collect(COUNT { (m)-[:KNOWS]-() }) AS degrees
+       collect(CASE WHEN m.degree IS NULL THEN COUNT { (m)-[:KNOWS]-() } ELSE m.degree END) AS degrees
+"""
+
+# Rewrite the stored edge counts of these people (after their edges changed).
+_RECOUNT = """
+UNWIND $ids AS id
+MATCH (p:Person {id: id})
+SET p.degree = COUNT { (p)-[:KNOWS]-() }
+"""
+
+# Every person's edge count, a batch per transaction (after `rebuild` created the edges).
+_RECOUNT_ALL = "MATCH (p:Person) CALL (p) { SET p.degree = COUNT { (p)-[:KNOWS]-() } } IN TRANSACTIONS OF $batch ROWS"
+
+# The people adjacent to these (whose edge counts fall when these are removed).
+_NEIGHBOUR_IDS_OF = """
+UNWIND $ids AS id
+MATCH (:Person {id: id})-[:KNOWS]-(m:Person)
+RETURN collect(DISTINCT m.id) AS ids
 """
 
 # For the shared search's bridge: the permitted edges joining people to others (`paths.Between`).
@@ -267,6 +260,10 @@ def _edge_rows(edges: Sequence[Edge]) -> list[dict[str, Any]]:
     ]
 
 
+def _endpoints_of_rows(rows: Sequence[dict[str, Any]]) -> list[int]:
+    return [row["from_id"] for row in rows] + [row["to_id"] for row in rows]
+
+
 def _hop(row: Sequence[Any]) -> Hop:
     """A stored edge (as `_EDGES_OF_TOP` lists it) as a hop in its stored direction."""
     from_id, to_id, strength, owner, since, evidence = row
@@ -319,10 +316,21 @@ class Neo4jGraph:
         with self._driver.session(database=self._database) as session:
             return session.execute_write(unit_of_work(timeout=self._timeout)(work))
 
-    def _write_batches(self, query: str, key: str, rows: Sequence[Any]) -> None:
+    def _write_batches(
+        self, query: str, key: str, rows: Sequence[Any], recount: Callable[[Sequence[Any]], list[int]] | None = None
+    ) -> None:
+        """Write `rows` a batch per transaction; with `recount`, also rewrite (in the same transaction) the
+        stored edge counts of the people it names for the batch."""
         for chunk in _chunks(rows, BATCH_SIZE):
             params = {key: list(chunk)}
-            self._write(lambda tx, params=params: tx.run(query, params).consume())
+            ids = sorted(set(recount(chunk))) if recount else []
+
+            def work(tx: ManagedTransaction, params: dict[str, Any] = params, ids: list[int] = ids) -> None:
+                tx.run(query, params).consume()
+                if ids:
+                    tx.run(_RECOUNT, ids=ids).consume()
+
+            self._write(work)
 
     # --- schema and writes ----------------------------------------------------------------------------------------
 
@@ -352,20 +360,38 @@ class Neo4jGraph:
     def upsert_edges(self, edges: Sequence[Edge]) -> None:
         """Create or update edges keyed by (from_id, to_id), creating missing endpoints by id; an edge with a
         higher stored version is left alone."""
-        self._write_batches(_UPSERT_EDGES, "rows", _edge_rows(edges))
+        self._write_batches(_UPSERT_EDGES, "rows", _edge_rows(edges), _endpoints_of_rows)
 
     def create_edges(self, edges: Sequence[Edge]) -> None:
         """Add edges known to be absent from the graph (after `clear()`, each (from_id, to_id) once): no check
-        for an existing edge. Missing endpoints are created by id, as in `upsert_edges`."""
+        for an existing edge. Missing endpoints are created by id, as in `upsert_edges`. Edge counts are left to
+        `recount_degrees`, once every edge is in (counting per batch would recount a hub in every batch)."""
         self._write_batches(_CREATE_EDGES, "rows", _edge_rows(edges))
 
+    def recount_degrees(self) -> None:
+        """Rewrite every person's stored edge count, a batch per transaction (after `create_edges`)."""
+        with self._driver.session(database=self._database) as session:
+            session.run(_RECOUNT_ALL, batch=BATCH_SIZE).consume()
+
     def remove_people(self, person_ids: Sequence[int]) -> None:
-        """Remove nodes and their edges."""
-        self._write_batches(_REMOVE_PEOPLE, "ids", sorted(set(person_ids)))
+        """Remove nodes and their edges (and rewrite their neighbours' edge counts)."""
+        ids = sorted(set(person_ids))
+        for chunk in _chunks(ids, BATCH_SIZE):
+            gone = list(chunk)
+
+            def work(tx: ManagedTransaction, gone: list[int] = gone) -> None:
+                neighbours = set(tx.run(_NEIGHBOUR_IDS_OF, ids=gone).single(strict=True)["ids"]) - set(ids)
+                tx.run(_REMOVE_PEOPLE, ids=gone).consume()
+                if neighbours:
+                    tx.run(_RECOUNT, ids=sorted(neighbours)).consume()
+
+            self._write(work)
 
     def remove_edges(self, pairs: Sequence[tuple[int, int]]) -> None:
         """Remove edges by (from_id, to_id) as stored."""
-        self._write_batches(_REMOVE_EDGES, "pairs", [list(p) for p in sorted(set(pairs))])
+        self._write_batches(
+            _REMOVE_EDGES, "pairs", [list(p) for p in sorted(set(pairs))], lambda chunk: [i for p in chunk for i in p]
+        )
 
     def edge_pairs_touching(self, person_ids: Sequence[int]) -> list[tuple[int, int]]:
         """(from_id, to_id) of every stored edge with an endpoint among `person_ids` (for the projection's
@@ -400,26 +426,7 @@ class Neo4jGraph:
         _check_max_hops(max_hops)
         if source == target or limit <= 0 or max_hops < 1:
             return []
-        params = {
-            "source": source,
-            "target": target,
-            "budget": self.path_budget,
-            "keep": limit + MARGIN,
-            **_access_params(access),
-        }
-
-        def work(tx: ManagedTransaction) -> list[Path]:
-            row = tx.run(_cypher(_ALL_SHORTEST, access, max_hops=max_hops), params).single(strict=True)
-            if row["sequences"] == 0:
-                return []  # unreachable within max_hops
-            if row["paths"] < self.path_budget:
-                found = _paths(row["top"], row["edges"])
-                hops = found[0].hop_count if found else max_hops
-                if len(found) >= limit or hops == max_hops:
-                    return found[:limit]
-            return self._shared_k_best(tx, source, target, access, max_hops=max_hops, limit=limit)
-
-        return self._read(work)
+        return self._read(lambda tx: self._shared_k_best(tx, source, target, access, max_hops=max_hops, limit=limit))
 
     def _shared_k_best(
         self, tx: ManagedTransaction, source: int, target: int, access: Access, *, max_hops: int, limit: int

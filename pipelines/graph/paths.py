@@ -38,6 +38,9 @@ frontiers and few edges join them."""
 
 #: (partial path, neighbour) pairs the k-best search may examine per query (about 0.25 s of CPU).
 MAX_PATH_WORK = 500_000
+#: Work (as counted against `MAX_PATH_WORK`) after which one length's search computes `_Balls.distance_floor` and
+#: prunes with it: free for the usual search that completes at once, and it saves the rare one that would wander.
+FLOOR_AFTER = 2_000
 #: Candidate partial paths kept per person when finding the best path to each target (see `best_paths_to_each`).
 MAX_FRONT = 64
 
@@ -52,6 +55,7 @@ BRIDGE_SMALL = 2_000
 NOMINAL_DEGREE = 10
 
 MAX_FORCED = 8  # a forced start longer than any path we return needs no more walking
+_FAR = 1 << 30  # the distance floor of people the target cannot be reached from
 
 _NO_NEIGHBOURS: Mapping[int, float] = {}
 
@@ -67,14 +71,22 @@ class Neighbours:
         self._between = between
         self._degrees = degrees
         self._adjacency: dict[int, Mapping[int, float]] = {}
+        # Frontier lists whose edge counts were all known, by id (the list is kept, so its id is not reused).
+        self._exact_costs: dict[int, tuple[Sequence[int], int]] = {}
         self.fetches = 0
 
     def expansion_cost(self, people: Sequence[int]) -> int:
         """About how many edges reading these people's neighbours returns: their edge counts when the adapter
-        reports every one of them, else `NOMINAL_DEGREE` per person."""
+        reports every one of them, else `NOMINAL_DEGREE` per person. (The search asks about the same frontier
+        lists again and again, never changing them, so an exact answer is kept for the list.)"""
+        known = self._exact_costs.get(id(people))
+        if known is not None and known[0] is people:
+            return known[1]
         degrees = self._degrees
         if degrees is not None and all(p in degrees for p in people):
-            return sum(degrees[p] for p in people)
+            cost = sum(degrees[p] for p in people)
+            self._exact_costs[id(people)] = (people, cost)
+            return cost
         return len(people) * NOMINAL_DEGREE
 
     def cheaper_first(self, people: Sequence[int], others: Sequence[int]) -> bool:
@@ -308,6 +320,47 @@ class _Balls:
         assert self._into_target_ball is not None
         return self._into_target_ball.get(person, _NO_NEIGHBOURS)
 
+    def distance_floor(self) -> dict[int, int]:
+        """For everyone either ball labels, a lower bound on their distance to the target, for pruning partial
+        paths that cannot reach the target in the hops they have left (valid until the next `grow()`).
+
+        Exact within the target ball (dt). On the source frontier (not expanded), outside the target ball: rt + 1,
+        or once bridged, rt + 1 with a bridge edge and rt + 2 without one; unreachable when the target's whole
+        component is known. For the expanded source people: one more than their nearest neighbour's floor (every
+        neighbour of theirs is labelled), a breadth-first relaxation from the others. Without it, at a 6-hop
+        distance between two people whose edges are all equally strong, the best-first search walks dead ends in
+        lowest-id order and can spend its whole work bound before finding a single path."""
+        ds, dt, rs, rt = self.ds, self.dt, self.rs, self.rt
+        floor = dict(dt)
+        for person, depth in ds.items():
+            if depth == rs and person not in floor:
+                if not self.ft:
+                    floor[person] = _FAR
+                elif self.bridged:
+                    floor[person] = rt + 1 if self.into_target_ball(person) else rt + 2
+                else:
+                    floor[person] = rt + 1
+        # Who each floor can lower: the expanded source people still without one, filed under their neighbours.
+        waiting: dict[int, list[int]] = {}
+        for person, depth in ds.items():
+            if depth < rs and person not in floor:
+                for neighbour in self.nb.of(person):
+                    waiting.setdefault(neighbour, []).append(person)
+        layers: dict[int, list[int]] = {}
+        for person, value in floor.items():
+            if person in waiting:
+                layers.setdefault(value, []).append(person)
+        value = 0
+        while layers:
+            settled = layers.pop(value, [])
+            for person in settled:
+                for waiter in waiting.get(person, ()):
+                    if waiter not in floor:
+                        floor[waiter] = value + 1
+                        layers.setdefault(value + 1, []).append(waiter)
+            value += 1
+        return floor
+
     def into_frontier(self, person: int) -> Mapping[int, float]:
         """Neighbours one layer closer to the target of a person on the target's frontier (distance rt, not
         expanded), read from the expanded layer rt - 1: no fetch needed."""
@@ -331,6 +384,20 @@ def hop_distance(nb: Neighbours, source: int, target: int, max_hops: int) -> int
 class _Budget:
     def __init__(self, work: int) -> None:
         self.left = work
+
+
+class _NearTarget:
+    """The people within h hops of the target (the target left out), per h, listed on first use."""
+
+    def __init__(self, dt: Mapping[int, int], target: int) -> None:
+        self._dt, self._target = dt, target
+        self._within: dict[int, list[int]] = {}
+
+    def within(self, hops: int) -> list[int]:
+        near = self._within.get(hops)
+        if near is None:
+            near = self._within[hops] = [p for p, d in self._dt.items() if d <= hops and p != self._target]
+        return near
 
 
 def _best_of_length(
@@ -362,6 +429,9 @@ def _best_of_length(
     ds, rs, bridged = balls.ds, balls.rs, balls.bridged
     t_complete = not balls.ft
     powers = [balls.strongest**k for k in range(length + 1)]
+    near_target = _NearTarget(dt, target)
+    floor: dict[int, int] | None = None  # `_Balls.distance_floor`, once this search has spent FLOOR_AFTER
+    floor_at = budget.left - FLOOR_AFTER
     people, product = start
     heap = [(-round(product * powers[length - len(people) + 1], 12), people, product)]
     found: list[tuple[int, ...]] = []
@@ -376,6 +446,10 @@ def _best_of_length(
             found.append(people)
             continue
         left = length - len(people)  # hops left after the next one
+        if floor is None and budget.left <= floor_at:
+            floor = balls.distance_floor()
+        if floor is not None and floor.get(last, 0) > left + 1:
+            continue  # cannot reach the target in the hops it has left
         adjacency = nb.known(last)
         if adjacency is None:
             if left == rt - 1 and dt.get(last) == rt:
@@ -388,18 +462,28 @@ def _best_of_length(
             else:  # not expected (see above); stay correct at the price of a fetch
                 adjacency = nb.of(last)
         budget.left -= len(adjacency) + 1
-        for neighbour, strength in adjacency.items():
-            if neighbour == target:
-                if left:
-                    continue
+        if left == 0:  # only the target may come next
+            strength = adjacency.get(target)
+            if strength is not None:
                 value = product * strength
                 heapq.heappush(heap, (-round(value, 12), (*people, target), value))
-                continue
-            if left == 0 or neighbour in people:
+            continue
+        # The next person must be within `left` hops of the target. When every such person is known (rt >= left,
+        # or the target's whole component is) and they are fewer than the neighbours, look them up instead of
+        # walking a hub's thousands of neighbours. The heap's keys are unique, so the order of pushes is free.
+        candidates: Iterable[tuple[int, float]] = adjacency.items()
+        if t_complete or rt >= left:
+            near = near_target.within(left)
+            if len(near) < len(adjacency):
+                candidates = ((n, adjacency[n]) for n in near if n in adjacency)
+        for neighbour, strength in candidates:
+            if neighbour == target or neighbour in people:
                 continue
             to_target = dt.get(neighbour)
             if to_target is None:
                 if t_complete or rt >= left:
+                    continue
+                if floor is not None and floor.get(neighbour, 0) > left:
                     continue
             elif to_target > left:
                 continue

@@ -141,7 +141,8 @@ def rebuild(config: Config, *, progress: Any = None) -> dict[str, int]:
     """Empty the graph store and refill it from Postgres, streamed in batches; returns the counts.
 
     Rows are read as plain columns (no ORM objects), and edges go in with `create_edges`, which may skip MERGE's
-    existence check because the graph was just emptied and `connections` holds each (from, to) once."""
+    existence check because the graph was just emptied and `connections` holds each (from, to) once; every
+    person's edge count is written once at the end."""
     store = graph_store(config)
     if config.graph_kind != "neo4j":
         return {"people": 0, "edges": 0}
@@ -167,6 +168,7 @@ def rebuild(config: Config, *, progress: Any = None) -> dict[str, int]:
         edges = session.execute(select(*edge_columns).order_by(Connection.id), execution_options={"yield_per": BATCH})
         edge = lambda row: Edge(*row[:5], evidence=row[5] or {}, version=row[6])  # noqa: E731
         _stream(edges, edge, store.create_edges, "edges", counts, progress)  # type: ignore[attr-defined]
+    store.recount_degrees()  # type: ignore[attr-defined]
     return counts
 
 

@@ -80,7 +80,7 @@ def test_applying_the_same_batch_twice_gives_the_same_graph(store, neo4j_session
     assert snapshot(neo4j_session) == first
     nodes, stored = first
     assert [n["id"] for n in nodes] == [1, 2, 3]
-    assert nodes[0] == {"id": 1, "name": "Person 1", "company": "Acme", "title": "CTO", "version": 1}
+    assert nodes[0] == {"id": 1, "name": "Person 1", "company": "Acme", "title": "CTO", "version": 1, "degree": 2}
     assert [(e["a"], e["b"]) for e in stored] == [(1, 2), (2, 1), (2, 3)]  # one edge per stored direction
     assert stored[0]["r"]["owner"] == U1
     assert stored[0]["r"]["evidence_json"] == '{"mutual": true, "sources": [7]}'
@@ -114,7 +114,7 @@ def test_an_older_edge_never_overwrites_a_newer_one(store, neo4j_session):
 def test_edges_arriving_before_their_people_are_kept(store, neo4j_session):
     store.upsert_edges([edge(1, 2, 0.6), edge(2, 3, 0.6)])
     nodes, edges = snapshot(neo4j_session)
-    assert nodes == [{"id": 1}, {"id": 2}, {"id": 3}]  # created minimally, by id
+    assert nodes == [{"id": 1, "degree": 1}, {"id": 2, "degree": 2}, {"id": 3, "degree": 1}]  # created by id
     assert len(edges) == 2
     store.upsert_people([person(1), person(2, version=7), person(3)])
     nodes, edges = snapshot(neo4j_session)
@@ -166,6 +166,28 @@ def test_removing_edges_by_stored_direction(store, neo4j_session):
     assert store.edge_pairs_touching([]) == []
 
 
+def stored_degrees(neo4j_session) -> dict[int, tuple[int | None, int]]:
+    """Each person's stored `degree` and their actual KNOWS edge count."""
+    rows = neo4j_session.run("MATCH (p:Person) RETURN p.id AS id, p.degree AS stored, COUNT { (p)-[:KNOWS]-() } AS n")
+    return {r["id"]: (r["stored"], r["n"]) for r in rows}
+
+
+def test_every_write_keeps_the_stored_edge_counts(store, neo4j_session):
+    store.upsert_people([person(i) for i in (1, 2, 3, 4, 5)])
+    store.upsert_edges([edge(1, 2), edge(2, 1, owner=U1), edge(2, 3), edge(3, 4), edge(4, 2)])
+    store.upsert_edges([edge(2, 3, 0.3)])  # an update: no count changes
+    assert stored_degrees(neo4j_session) == {1: (2, 2), 2: (4, 4), 3: (2, 2), 4: (2, 2), 5: (None, 0)}
+    store.remove_edges([(3, 4)])
+    assert stored_degrees(neo4j_session) == {1: (2, 2), 2: (4, 4), 3: (1, 1), 4: (1, 1), 5: (None, 0)}
+    store.remove_people([2, 5])
+    assert stored_degrees(neo4j_session) == {1: (0, 0), 3: (0, 0), 4: (0, 0)}
+    store.clear()
+    store.create_edges([edge(1, 2), edge(2, 3), edge(1, 3), edge(3, 4)])
+    assert {p: stored for p, (stored, _) in stored_degrees(neo4j_session).items()} == dict.fromkeys((1, 2, 3, 4))
+    store.recount_degrees()
+    assert stored_degrees(neo4j_session) == {1: (2, 2), 2: (2, 2), 3: (3, 3), 4: (1, 1)}
+
+
 def test_clear_empties_the_graph(store, neo4j_session):
     store.upsert_edges([edge(i, i + 1) for i in range(1, 50)])
     store.clear()
@@ -201,10 +223,10 @@ def test_an_unreachable_server_fails_fast():
         graph.close()
 
 
-# --- the Cypher fast path agrees with the shared search -------------------------------------------------------------
+# --- paths ----------------------------------------------------------------------------------------------------------
 #
-# Source 1, target 9. One shortest path, of 3 hops: (1,2,5,9), which Cypher's allShortestPaths answers alone. Three
-# of 4 hops, found by the shared search (bridging the two BFS frontiers): (1,4,7,8,9) at 1.0 (all U2's edges),
+# Source 1, target 9. One shortest path, of 3 hops: (1,2,5,9). Three of 4 hops (found by bridging the two BFS
+# frontiers): (1,4,7,8,9) at 1.0 (all U2's edges),
 # (1,2,3,5,9) at 0.5184, (1,2,6,5,9) at 0.2025 (two of U1's edges). One of 5 hops, (1,2,3,10,11,9), and one of 6,
 # (1,2,5,3,10,11,9).
 
@@ -226,26 +248,6 @@ LADDER = [
 ]
 
 
-@pytest.mark.parametrize(
-    "access",
-    [EVERYTHING, Access(frozenset({U1})), Access(frozenset({U2})), Access(frozenset({U1, U2}), include_unowned=False)],
-    ids=["everything", "u1-and-unowned", "u2-and-unowned", "u1-u2-only"],
-)
-@pytest.mark.parametrize("limit", [1, 2, 4, 8])
-def test_fast_paths_match_the_shared_search(store, access, limit):
-    store.upsert_people([person(i) for i in range(1, 12)])
-    store.upsert_edges(LADDER)
-    for source, target in [(1, 9), (9, 1), (2, 9), (4, 5), (1, 11)]:
-        for max_hops in (2, 3, 4, 6):
-            fast = store.shortest_paths(source, target, access, max_hops=max_hops, limit=limit)
-            shared = store._read(
-                lambda tx, s=source, t=target, m=max_hops: store._shared_k_best(
-                    tx, s, t, access, max_hops=m, limit=limit
-                )
-            )
-            assert [(p.people, p.hops) for p in fast] == [(p.people, p.hops) for p in shared], (source, target)
-
-
 def test_every_path_one_hop_longer_is_found(store):
     store.upsert_people([person(i) for i in range(1, 12)])
     store.upsert_edges(LADDER)
@@ -255,12 +257,12 @@ def test_every_path_one_hop_longer_is_found(store):
     assert [p.people for p in restricted] == [(1, 2, 5, 9), (1, 2, 3, 5, 9), (1, 2, 6, 5, 9)]
 
 
-def test_over_budget_searches_fall_back_to_the_shared_search_with_the_same_answer(store):
+def test_an_over_budget_path_search_falls_back_to_the_shared_search_with_the_same_answer(store):
     store.upsert_people([person(i) for i in range(1, 12)])
     store.upsert_edges(LADDER)
     expected = store.shortest_paths(1, 9, EVERYTHING, limit=6)
     to_each = store.best_paths_to_each(1, [5, 9, 11], EVERYTHING, max_hops=4)
-    store.path_budget = 1  # every Cypher enumeration is over budget
+    store.path_budget = 1  # the Cypher enumeration of best_paths_to_each is over budget
     assert store.shortest_paths(1, 9, EVERYTHING, limit=6) == expected
     assert store.best_paths_to_each(1, [5, 9, 11], EVERYTHING, max_hops=4) == to_each
     assert [p.people for p in expected] == [
@@ -304,27 +306,3 @@ def test_no_walk_of_the_other_parity_means_no_extra_paths(store):
         (5, 2, 1, 4, 3),
         (5, 6, 2, 1, 4, 3),
     ]
-
-
-class CountingFallbacks(Neo4jGraph):
-    """The real adapter, counting how often it hands a path query to the shared search."""
-
-    fallbacks = 0
-
-    def _shared_k_best(self, *args, **kwargs):
-        self.fallbacks += 1
-        return super()._shared_k_best(*args, **kwargs)
-
-
-def test_cypher_answers_alone_when_the_shortest_paths_suffice(neo4j_session):
-    store = CountingFallbacks(NEO4J_URL)
-    try:
-        store.ensure_schema()
-        store.upsert_edges(LADDER)
-        assert len(store.shortest_paths(1, 9, EVERYTHING, limit=1)) == 1  # shortest paths alone
-        assert len(store.shortest_paths(1, 9, EVERYTHING, limit=9, max_hops=3)) == 1  # nothing longer allowed
-        assert store.fallbacks == 0
-        assert len(store.shortest_paths(1, 9, EVERYTHING, limit=4)) == 4  # needs 4 hops: the shared search
-        assert store.fallbacks == 1
-    finally:
-        store.close()
