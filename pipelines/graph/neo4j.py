@@ -455,10 +455,13 @@ class Neo4jGraph:
         def adjacency_of(rows: Iterable[Sequence[Any]]) -> dict[int, dict[int, float]]:
             adjacency: dict[int, dict[int, float]] = {}
             for person, neighbours, strengths, *counts in rows:
-                known = adjacency.setdefault(person, {})
-                for neighbour, strength in zip(neighbours, strengths, strict=True):
-                    if strength > known.get(neighbour, -1.0):
-                        known[neighbour] = strength
+                known = dict(zip(neighbours, strengths, strict=True))
+                if len(known) < len(neighbours) or person in adjacency:  # a pair joined twice: keep the strongest
+                    known = adjacency.get(person, {})
+                    for neighbour, strength in zip(neighbours, strengths, strict=True):
+                        if strength > known.get(neighbour, -1.0):
+                            known[neighbour] = strength
+                adjacency[person] = known
                 if counts:
                     degrees.update(zip(neighbours, counts[0], strict=True))
             return adjacency
