@@ -14,7 +14,6 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.problems import Problem
@@ -37,11 +36,8 @@ def config() -> Config:
 def db() -> Session:
     """This request's database session (opened lazily, committed by the app on success)."""
     if "db" not in g:
-        session = session_factory(config())()
+        session = session_factory(config(), for_requests=True)()  # statements time out (see get_engine)
         outbox.publish_in_background(session)  # the answer never waits for RabbitMQ
-        if session.get_bind().dialect.name == "postgresql":
-            # No API call waits on the database longer than the backend timeout.
-            session.execute(text(f"SET LOCAL statement_timeout = {int(config().backend_timeout * 1000)}"))
         g.db = session
     return g.db
 

@@ -56,8 +56,9 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def create_db_engine(config: Config) -> Engine:
-    """A new engine for the configured database, with per-backend connection settings."""
+def create_db_engine(config: Config, *, for_requests: bool = False) -> Engine:
+    """A new engine for the configured database, with per-backend connection settings. `for_requests`: on
+    Postgres every statement on its connections gives up after the backend timeout (see `get_engine`)."""
     url = normalize_database_url(config.database_url)
     timeout = config.backend_timeout
     path = sqlite_path(url)
@@ -81,18 +82,19 @@ def create_db_engine(config: Config) -> Engine:
         pool_size=10,
         max_overflow=10,
         pool_timeout=timeout,
-        connect_args=_postgres_connect_args(timeout),
+        connect_args=_postgres_connect_args(timeout, statement_timeout=for_requests),
     )
 
 
-def _postgres_connect_args(timeout: float) -> dict[str, Any]:
+def _postgres_connect_args(timeout: float, *, statement_timeout: bool = False) -> dict[str, Any]:
     return {
         "connect_timeout": max(1, int(timeout)),
         "application_name": "sixdeg",
         # A request never waits forever on a row lock held by a batch job. Prepared statements are planned
         # for their actual parameters: a generic plan made while a table was small keeps seq-scanning it
         # after a big import has filled it (seen: identity lookups 10x slower).
-        "options": "-c lock_timeout=30000 -c plan_cache_mode=force_custom_plan",
+        "options": "-c lock_timeout=30000 -c plan_cache_mode=force_custom_plan"
+        + (f" -c statement_timeout={int(timeout * 1000)}" if statement_timeout else ""),
     }
 
 
@@ -127,8 +129,7 @@ def _own_connection(config: Config) -> psycopg.Connection:
     if held is not None and held[0] == os.getpid() and not held[1].closed and not held[1].broken:
         return held[1]
     url = make_url(normalize_database_url(config.database_url)).set(drivername="postgresql")
-    connect_args = _postgres_connect_args(config.backend_timeout)
-    connect_args["options"] += f" -c statement_timeout={int(config.backend_timeout * 1000)}"
+    connect_args = _postgres_connect_args(config.backend_timeout, statement_timeout=True)
     connection = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True, **connect_args)
     _held()[config.database_url] = (os.getpid(), connection)
     return connection
@@ -141,13 +142,17 @@ def _held() -> dict[str, tuple[int, psycopg.Connection]]:
     return _own_connections.by_url
 
 
-def get_engine(config: Config) -> Engine:
-    """One engine per database URL per process (engines own connection pools)."""
+def get_engine(config: Config, *, for_requests: bool = False) -> Engine:
+    """One engine per database URL per process (engines own connection pools), and with `for_requests` a second
+    one for API requests: no request waits on the database longer than the backend timeout, set once when each
+    connection opens rather than by a `SET LOCAL` round trip per request. Workers keep the first: an import
+    batch or a sweep may rightly run longer."""
     url = normalize_database_url(config.database_url)
+    key = f"{url} for requests" if for_requests else url
     with _engines_lock:
-        engine = _engines.get(url)
+        engine = _engines.get(key)
         if engine is None:
-            engine = _engines[url] = create_db_engine(config)
+            engine = _engines[key] = create_db_engine(config, for_requests=for_requests)
         return engine
 
 
@@ -163,12 +168,13 @@ def dispose_engines() -> None:
 _session_factories: dict[Engine, sessionmaker[Session]] = {}
 
 
-def session_factory(config: Config) -> sessionmaker[Session]:
-    """Sessions bound to the configured database; objects stay usable after commit.
+def session_factory(config: Config, *, for_requests: bool = False) -> sessionmaker[Session]:
+    """Sessions bound to the configured database (`for_requests`: the API's engine, see `get_engine`); objects
+    stay usable after commit.
 
     One factory per engine: each `sessionmaker` makes a new Session subclass, and SQLAlchemy then copies the
     class-level event listeners (the outbox's) onto it, which made every API request pay for a new class."""
-    engine = get_engine(config)
+    engine = get_engine(config, for_requests=for_requests)
     factory = _session_factories.get(engine)
     if factory is None:
         factory = _session_factories[engine] = sessionmaker(bind=engine, expire_on_commit=False)
