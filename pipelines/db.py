@@ -37,7 +37,7 @@ from sqlalchemy.sql.sqltypes import NullType, String
 
 from pipelines.config import Config
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, bool], Engine] = {}
 _engines_lock = threading.Lock()
 
 
@@ -148,7 +148,7 @@ def get_engine(config: Config, *, for_requests: bool = False) -> Engine:
     connection opens rather than by a `SET LOCAL` round trip per request. Workers keep the first: an import
     batch or a sweep may rightly run longer."""
     url = normalize_database_url(config.database_url)
-    key = f"{url} for requests" if for_requests else url
+    key = (url, for_requests)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:

@@ -458,13 +458,10 @@ class Neo4jGraph:
         def adjacency_of(rows: Iterable[Sequence[Any]]) -> dict[int, dict[int, float]]:
             adjacency: dict[int, dict[int, float]] = {}
             for person, neighbours, strengths, *counts in rows:
-                known = dict(zip(neighbours, strengths, strict=True))
-                if len(known) < len(neighbours) or person in adjacency:  # a pair joined twice: keep the strongest
-                    known = adjacency.get(person, {})
-                    for neighbour, strength in zip(neighbours, strengths, strict=True):
-                        if strength > known.get(neighbour, -1.0):
-                            known[neighbour] = strength
-                adjacency[person] = known
+                known = adjacency.setdefault(person, {})
+                for neighbour, strength in zip(neighbours, strengths, strict=True):
+                    if strength > known.get(neighbour, -1.0):
+                        known[neighbour] = strength
                 if counts:
                     degrees.update(zip(neighbours, counts[0], strict=True))
             return adjacency
@@ -473,8 +470,9 @@ class Neo4jGraph:
             return adjacency_of(tx.run(neighbours_query, ids=list(people), **params).single(strict=True)[0])
 
         def between(people: Sequence[int], others: Sequence[int]) -> Mapping[int, Mapping[int, float]]:
-            rows = tx.run(between_query, ids=list(people), others=list(others), **params).single(strict=True)[0]
-            return adjacency_of(rows)
+            return adjacency_of(
+                tx.run(between_query, ids=list(people), others=list(others), **params).single(strict=True)[0]
+            )
 
         return paths.Neighbours(fetch, between, degrees)
 
