@@ -27,13 +27,16 @@ Reads run in Cypher with the `Access` rule as a relationship predicate the plann
 - `hop_distances`, `degree_counts`: breadth-first layers, one query per layer, deduplicated on the server.
 - `mutuals`: one pattern match.
 
-Bounded work: every transaction carries a server-side timeout (`timeout` seconds), and the driver's connection,
-acquisition and retry times are bounded by it too, so no call hangs. Paths are never longer than 6 hops. The
-`best_paths_to_each` enumeration stops after `path_budget` candidate paths (`LIMIT` before any sort or aggregation,
-so the server never holds more); a search that hits the budget is not trusted and goes to the shared search, whose
-own work bound (`paths.MAX_PATH_WORK`) makes it return fewer paths rather than wrong ones. Every stateful
-`SHORTEST` pattern here has both ends bound or a bounded quantifier: on 5.26 an unbounded single-source one
-(`SHORTEST 1 (s)-[:KNOWS]-{1,}(m)` on Enron) ran on after its termination, a core busy for over 20 minutes."""
+Bounded work: every transaction carries a server-side timeout, and the driver's connection, acquisition and retry
+times are bounded by `timeout` too, so no call hangs. Reads (what requests wait for) get `timeout` seconds; the
+projection's batch writes get `write_timeout` (default 60 s): a batch of 5,000 removals took 0.7 s on a warm server
+but over 5 s on a cold one with the rest of the stack starting beside it, and a worker can wait for that. Paths are
+never longer than 6 hops. The `best_paths_to_each` enumeration stops after `path_budget` candidate paths (`LIMIT`
+before any sort or aggregation, so the server never holds more); a search that hits the budget is not trusted and
+goes to the shared search, whose own work bound (`paths.MAX_PATH_WORK`) makes it return fewer paths rather than
+wrong ones. Every stateful `SHORTEST` pattern here has both ends bound or a bounded quantifier: on 5.26 an unbounded
+single-source one (`SHORTEST 1 (s)-[:KNOWS]-{1,}(m)` on Enron) ran on after its termination, a core busy for over 20
+minutes."""
 
 from __future__ import annotations
 
@@ -50,6 +53,8 @@ T = TypeVar("T")
 
 #: Rows per write transaction.
 BATCH_SIZE = 5_000
+#: Server-side timeout (seconds) of one batch write: workers wait for it, requests never do.
+WRITE_TIMEOUT = 60.0
 #: Candidate paths the `best_paths_to_each` Cypher search may enumerate before it is abandoned for the shared search.
 PATH_BUDGET = 20_000
 #: Extra candidates fetched beyond `limit`, so that rounding differences between Cypher's and Python's
@@ -290,9 +295,12 @@ class Neo4jGraph:
 
     name = "neo4j"
 
-    def __init__(self, url: str, *, database: str = "neo4j", timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, database: str = "neo4j", timeout: float = 5.0, write_timeout: float = WRITE_TIMEOUT
+    ) -> None:
         self._database = database
         self._timeout = timeout
+        self._write_timeout = write_timeout
         self.path_budget = PATH_BUDGET
         self._driver: Driver = GraphDatabase.driver(
             url,
@@ -315,9 +323,9 @@ class Neo4jGraph:
             return session.execute_read(unit_of_work(timeout=self._timeout)(work))
 
     def _write(self, work: Callable[[ManagedTransaction], T]) -> T:
-        """Run `work` in a managed write transaction with the server-side timeout (retried if transient)."""
+        """Run `work` in a managed write transaction with the write timeout (retried if transient)."""
         with self._driver.session(database=self._database) as session:
-            return session.execute_write(unit_of_work(timeout=self._timeout)(work))
+            return session.execute_write(unit_of_work(timeout=self._write_timeout)(work))
 
     def _write_batches(
         self, query: str, key: str, rows: Sequence[Any], recount: Callable[[Sequence[Any]], list[int]] | None = None

@@ -212,6 +212,18 @@ def test_a_query_past_its_transaction_timeout_is_stopped_by_the_server(neo4j_ses
         graph.close()
 
 
+def test_batch_writes_get_their_own_longer_timeout(neo4j_session):
+    """A projection batch may outlast the read timeout requests use (a cold server, a busy machine)."""
+    graph = Neo4jGraph(NEO4J_URL, timeout=0.2, write_timeout=60)
+    count = "UNWIND range(1, 100000000) AS x RETURN count(*) AS n"  # about 2 s of server work
+    try:
+        with pytest.raises(ClientError, match="TransactionTimedOut"):
+            graph._read(lambda tx: tx.run(count).single())
+        assert graph._write(lambda tx: tx.run(count).single(strict=True)["n"]) == 100_000_000
+    finally:
+        graph.close()
+
+
 def test_an_unreachable_server_fails_fast():
     graph = Neo4jGraph("bolt://127.0.0.1:1", timeout=0.5)
     try:
