@@ -50,6 +50,7 @@ class PrivateRabbitMQ:
         self.dist_port = _free_port()
         self.management_port = _free_port()
         self.process: subprocess.Popen | None = None
+        self._out_offset = 0
         for sub in ("mnesia", "log"):
             (self.dir / sub).mkdir()
         (self.dir / "enabled_plugins").write_text("[rabbitmq_management].\n")
@@ -115,29 +116,49 @@ class PrivateRabbitMQ:
         return done.stdout
 
     def start(self, timeout: float = 90) -> None:
-        """Boot the node (on its existing data directory, if any) and wait until AMQP and the HTTP API answer."""
+        """Boot the node (on its existing data directory, if any) and wait until AMQP and the HTTP API answer.
+
+        A node launched right after `stop()` may exit at once, while its previous incarnation's name is still
+        registered with epmd (seen in CI: exit status 0 within a second); it is launched again then, until the
+        deadline."""
         import requests
 
-        log = (self.dir / "server.out").open("ab")
-        self.process = subprocess.Popen(
-            [str(SBIN / "rabbitmq-server")],
-            env=self.env(),
-            cwd=self.dir,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        log.close()
         deadline = time.monotonic() + timeout
+        exits: list[str] = []
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"rabbitmq-server exited with {self.process.returncode}:\n{self.log_tail()}")
-            if _answers(self.port):
+            if not self.running():
+                if self.process is not None:
+                    exits.append(f"exit status {self.process.returncode}: {self._server_out_since_launch()}")
+                    time.sleep(2)
+                self._launch()
+            elif _answers(self.port):
                 with contextlib.suppress(requests.RequestException):
                     if requests.get(f"{self.api_url}overview", auth=("guest", "guest"), timeout=2).ok:
                         return
             time.sleep(0.3)
-        raise RuntimeError(f"rabbitmq node {self.node} did not start within {timeout} s:\n{self.log_tail()}")
+        launches = "\n".join(exits) or "none exited"
+        raise RuntimeError(
+            f"rabbitmq node {self.node} did not start within {timeout} s; earlier launches: {launches}\n"
+            f"{self.log_tail()}"
+        )
+
+    def _launch(self) -> None:
+        out = self.dir / "server.out"
+        self._out_offset = out.stat().st_size if out.exists() else 0
+        with out.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(SBIN / "rabbitmq-server")],
+                env=self.env(),
+                cwd=self.dir,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+
+    def _server_out_since_launch(self, chars: int = 1500) -> str:
+        with (self.dir / "server.out").open("rb") as out:
+            out.seek(self._out_offset)
+            return out.read().decode(errors="replace")[-chars:].strip() or "(no output)"
 
     def stop(self, timeout: float = 60) -> None:
         """A clean shutdown (`rabbitmqctl stop`): clients see their connections closed by the broker."""
