@@ -722,7 +722,14 @@ def demo(check: bool, seed: int) -> None:
     is_flag=True,
     help="First seed a demo account with a generated network (empty database only; see docs/demo.md).",
 )
-def serve(host: str, port: int, threads: int, with_demo: bool) -> None:
+@click.option(
+    "--no-scheduler",
+    "without_scheduler",
+    is_flag=True,
+    help="Fire no scheduled jobs (backups, sweeps) from this process: run `python -m scheduler` beside it, or "
+    "nothing (benchmarks, so that a backup due at start does not run during their measurements).",
+)
+def serve(host: str, port: int, threads: int, with_demo: bool, without_scheduler: bool) -> None:
     """Run everything in one process: API, web app, worker threads and the scheduler."""
     import waitress
 
@@ -743,8 +750,9 @@ def serve(host: str, port: int, threads: int, with_demo: bool) -> None:
 
         app.config["SIXDEG_DEMO"] = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
     worker = broker_setup.start_worker(broker, config)
-    scheduler = Scheduler(config)
-    scheduler.start_in_thread()
+    scheduler = None if without_scheduler else Scheduler(config)
+    if scheduler is not None:
+        scheduler.start_in_thread()
     server = waitress.create_server(app, host=host, port=port, threads=threads)
 
     def _interrupt(_signum: int, _frame: object) -> None:
@@ -764,7 +772,8 @@ def serve(host: str, port: int, threads: int, with_demo: bool) -> None:
         click.echo("stopping…")
     finally:
         server.close()
-        scheduler.stop()
+        if scheduler is not None:
+            scheduler.stop()
         worker.stop(timeout=10_000)
         broker.close()
         click.echo(f"stopped after {time.monotonic() - started:.0f} s")
