@@ -78,8 +78,10 @@ def percentile(values: list[float], share: float) -> float:
 def served(
     env: dict, *, gunicorn_workers: int = 0, gunicorn_threads: int = 0, serve_args: tuple[str, ...] = ()
 ) -> Iterator[str]:
-    """The API on a free port with `env`: `sixdeg serve` (waitress, worker threads, scheduler), or with
-    `gunicorn_workers` the production server `gunicorn 'api:create_app()'`. Yields its base URL, stops it after."""
+    """The API on a free port with `env`: `sixdeg serve --no-scheduler` (waitress, worker threads), or with
+    `gunicorn_workers` the production server `gunicorn 'api:create_app()'`. Yields its base URL, stops it after.
+    No scheduler: on a fresh database it fires the hourly backup at start when its slot is less than 30 minutes
+    old, and `pg_dump` then runs among the measured requests."""
     port = free_port()
     if gunicorn_workers:
         command = [
@@ -94,7 +96,7 @@ def served(
             "api:create_app()",
         ]
     else:
-        command = [str(BIN / "sixdeg"), "serve", "--port", str(port), *serve_args]
+        command = [str(BIN / "sixdeg"), "serve", "--port", str(port), "--no-scheduler", *serve_args]
     server = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

@@ -105,7 +105,7 @@ def run(graph_name: str, adapter: str, queries: int, seed: int, warmup: int) -> 
         users.append((node, email))
     engine.dispose()
 
-    with served(env, serve_args=("--no-scheduler",)) as base:  # no backup due at start runs among the queries
+    with served(env) as base:
         sessions = {node: token_session(base, email) for node, email in users}
         pairs = [(rng.choice(users)[0], rng.choice(nodes)) for _ in range(queries)]
         warm_rng = random.Random(seed + 1)  # its own stream: the measured pairs stay those of runs without it

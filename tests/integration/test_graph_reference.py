@@ -231,3 +231,20 @@ def test_load_graph_reads_snap_formats_and_loads_each_pair_once(db_config, tmp_p
     pairs = {(ids[a], ids[b]) for a, b in [("1", "2"), ("2", "3"), ("1", "4"), ("5", "6")]}
     assert {(min(a, b), max(a, b)) for a, b in pairs} == {(a, b) for a, b, *_ in edges}
     assert all(a < b and owner is None and evidence == {"source": "load-graph"} for a, b, owner, _, evidence in edges)
+
+
+def test_load_graph_leaves_fresh_planner_statistics_on_postgres(postgres_config):
+    """The SQL adapter's queries right after a bulk load must not be planned for near-empty tables."""
+    from sqlalchemy import text
+
+    from pipelines.db import unit_of_work
+
+    loaded = load_graph(postgres_config, [(str(n), str(n + 1)) for n in range(37)])
+    assert loaded["edges"] == 37
+    with unit_of_work(postgres_config) as session:
+        estimated = dict(
+            session.execute(
+                text("SELECT relname, reltuples FROM pg_class WHERE relname IN ('people', 'identities', 'connections')")
+            ).all()
+        )
+    assert estimated == {"people": 38, "identities": 38, "connections": 37}
