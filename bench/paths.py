@@ -108,25 +108,25 @@ def run(graph_name: str, adapter: str, queries: int, seed: int, warmup: int) -> 
     with served(env) as base:
         sessions = {node: token_session(base, email) for node, email in users}
         pairs = [(rng.choice(users)[0], rng.choice(nodes)) for _ in range(queries)]
-        warm_rng = random.Random(seed + 1)  # its own stream: the measured pairs stay those of runs without it
-        warmup_ms = []
-        for _ in range(warmup):
-            node, target = warm_rng.choice(users)[0], warm_rng.choice(nodes)
-            started = time.perf_counter()
-            sessions[node].get(
-                f"{base}/v1/paths", params={"to": key_to_person[target], "max_hops": 6, "limit": 5}
-            ).raise_for_status()
-            warmup_ms.append((time.perf_counter() - started) * 1000)
-        api_ms, agree, disagree, unreachable = [], 0, [], 0
-        ref_ms = []
-        for node, target in pairs:
+
+        def ask(node: str, target: str, latencies: list[float]) -> list:
             started = time.perf_counter()
             response = sessions[node].get(
                 f"{base}/v1/paths", params={"to": key_to_person[target], "max_hops": 6, "limit": 5}
             )
-            api_ms.append((time.perf_counter() - started) * 1000)
+            latencies.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
-            found = response.json()["paths"]
+            return response.json()["paths"]
+
+        warm_rng = random.Random(seed + 1)  # its own stream: the measured pairs stay those of runs without it
+        warmup_ms: list[float] = []
+        for _ in range(warmup):
+            ask(warm_rng.choice(users)[0], warm_rng.choice(nodes), warmup_ms)
+        api_ms: list[float] = []
+        agree, disagree, unreachable = 0, [], 0
+        ref_ms = []
+        for node, target in pairs:
+            found = ask(node, target, api_ms)
             ours = found[0]["hops"] if found else None
             started = time.perf_counter()
             try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipelines.config import Config
@@ -23,7 +23,7 @@ from pipelines.contacts.ingest import BatchResult, BatchTarget, ingest_batch
 from pipelines.contacts.normalize import normalize
 from pipelines.contacts.parse import parse_file
 from pipelines.contacts.records import NormalizedContact, NotAContactFile, ParsedContact, RowError
-from pipelines.db import insert_ignoring_conflicts
+from pipelines.db import analyze, insert_ignoring_conflicts
 from pipelines.models import Import, ImportError_, ImportStatus, Source, SourceKind, User, utcnow
 from pipelines.outbox import send_after_commit
 
@@ -218,8 +218,8 @@ ANALYZE_EVERY_BATCHES = 20
 
 
 def refresh_statistics(session: Session, batch_number: int) -> None:
-    if session.get_bind().dialect.name == "postgresql" and batch_number % ANALYZE_EVERY_BATCHES == 0:
-        session.execute(text("ANALYZE identities, contacts, people, connections"))
+    if batch_number % ANALYZE_EVERY_BATCHES == 0:
+        analyze(session, "identities", "contacts", "people", "connections")
 
 
 def process_batch(session: Session, plan: ImportPlan, records: list[ParsedContact | RowError]) -> BatchResult:
