@@ -57,6 +57,8 @@ class BatchResult:
     contacts_unchanged: int = 0
     suggestions: int = 0
     touched: set[int] = field(default_factory=set)
+    #: People this batch inserted (among `touched`): projected without a version bump.
+    created: set[int] = field(default_factory=set)
 
     def add(self, other: BatchResult) -> None:
         for name in (
@@ -69,6 +71,7 @@ class BatchResult:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.touched |= other.touched
+        self.created |= other.created
 
 
 def identity_keys(contact: NormalizedContact) -> list[tuple[IdentityKind, str]]:
@@ -155,7 +158,7 @@ def ingest_batch(session: Session, target: BatchTarget, contacts: Sequence[Norma
         _ingest_changed(session, target, work, existing_contacts, result)
     _upsert_connections(session, target, batch, existing_contacts, result)
     if result.touched:
-        notify_people_changed(session, result.touched)
+        notify_people_changed(session, result.touched, created=result.created)
     return result
 
 
@@ -205,6 +208,7 @@ def _ingest_changed(
         for root, person_id in zip(new_groups, ids, strict=True):
             person_of_group[root] = person_id
         result.people_created += len(ids)
+        result.created.update(ids)
 
     person_of = {index: person_of_group[groups.find(index)] for index in range(len(work))}
     _add_identities(session, target, work, keys_of, person_of, known, result)

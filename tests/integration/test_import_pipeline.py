@@ -19,9 +19,11 @@ from pipelines.models import (
     ImportError_,
     Merge,
     MergeSuggestion,
+    OutboxMessage,
     Person,
     User,
 )
+from pipelines.projections import PROJECTION_SYNC_ACTOR
 from tests.support.people import seed_user
 
 VCARD = """BEGIN:VCARD
@@ -149,6 +151,26 @@ def test_a_changed_export_updates_in_place_and_records_the_job_change(db_config,
         person = session.get(Person, grace)
         assert (person.company, person.title) == ("Univac", "Director")
     assert count(db_config, Contact) == 2
+
+
+def test_new_people_are_projected_at_their_first_version_and_a_change_raises_it(db_config, alice, tmp_path):
+    """A person an import creates is sent to the projections as inserted (no version bump in the same
+    transaction: nothing had seen it); a later change to that person does raise the version."""
+    run_import(db_config, alice.user_id, _write(tmp_path, "contacts.csv", GOOGLE))
+    with unit_of_work(db_config) as session:
+        grace = session.scalar(select(Identity.person_id).where(Identity.value == "grace@navy.example"))
+        alan = session.scalar(select(Identity.person_id).where(Identity.value == "alan@bletchley.example"))
+        assert session.get(Person, grace).version == session.get(Person, alan).version == 1
+        sent = [
+            set(m.args[0])
+            for m in session.scalars(select(OutboxMessage).where(OutboxMessage.actor_name == PROJECTION_SYNC_ACTOR))
+        ]
+        assert any({grace, alan} <= ids for ids in sent), sent
+    moved = GOOGLE.replace("US Navy,Rear Admiral", "Univac,Director")
+    run_import(db_config, alice.user_id, _write(tmp_path, "contacts.csv", moved))
+    with unit_of_work(db_config) as session:
+        assert session.get(Person, grace).version > 1
+        assert session.get(Person, alan).version == 1  # unchanged: not touched
 
 
 def test_a_contact_linking_two_people_merges_them_and_the_merge_can_be_undone(db_config, alice, tmp_path):
