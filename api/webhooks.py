@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, Response, jsonify, request, url_for
 from pydantic import ValidationError
 from spectree import Response as Responses
@@ -14,7 +16,8 @@ from api.schemas import RotateIn, SecretOut, SourceIn, WebhookAccepted, WebhookS
 from api.spec import spec
 from pipelines import outbox, webhooks
 from pipelines.db import get_engine, is_postgres, with_autocommit_connection
-from pipelines.models import Source, SourceKind
+from pipelines.models import OutboxMessage, Source, SourceKind
+from pipelines.secrets import SecretUnreadable
 
 blueprint = Blueprint("webhooks", __name__, url_prefix="/v1")
 
@@ -89,26 +92,9 @@ def receive(source_id: int) -> tuple[Response, int]:
     `{"type": "contact.deleted", "data": {"id": ...}}`. Verified events are stored and processed on the queue;
     the answer is 202 at once. A webhook-id seen before is a 202 that changes nothing.
     """
-    fast = is_postgres(config().database_url)  # two statements instead of an ORM session (see accept_on)
-    source: Source | webhooks.ReceivingSource | None = None
-    if 0 < source_id <= MAX_ID:
-        if fast:
-            source = with_autocommit_connection(config(), lambda c: webhooks.receiving_source_on(c, source_id))
-        else:
-            source = webhooks.receiving_source(db(), source_id)
-    if source is None:
-        raise _not_receiving(source_id)
+    fast = is_postgres(config().database_url)  # a cached source and one statement (see accept_on)
     body = request.get_data(cache=False)
-    try:
-        sent_at = webhooks.verify(config().secret_key, source, body, dict(request.headers))
-    except webhooks.BadSignature as exc:
-        raise Problem(
-            401,
-            "Unauthorized",
-            f"The webhook signature does not verify ({exc}). Sign `id.timestamp.body` with the source's secret "
-            "(Standard Webhooks) and send it within 5 minutes of webhook-timestamp.",
-            slug="bad-signature",
-        ) from None
+    sent_at, secret = _verified(source_id, body, fast)
     if not request.is_json:
         raise Problem(
             415, "Unsupported Media Type", "Send the event as application/json.", slug="unsupported-media-type"
@@ -137,18 +123,84 @@ def receive(source_id: int) -> tuple[Response, int]:
             errors=[{"field": "webhook-id", "message": "at most 200 characters", "code": "too_long"}],
         )
     if fast:  # one autocommitted statement: the event and its outbox row; the row is published in the background
-        try:
-            row = with_autocommit_connection(
-                config(), lambda c: webhooks.accept_on(c, source_id, webhook_id, sent_at, payload)
-            )
-        except webhooks.SourceGone:
-            raise _not_receiving(source_id) from None
+        row = _accept_on_postgres(source_id, body, secret, webhook_id, sent_at, payload)
         if row is not None:
             outbox.publish_soon(get_engine(config()), [row])
         created = row is not None
     else:
-        created = webhooks.accept(db(), source, webhook_id, sent_at, payload)  # type: ignore[arg-type]
+        source = webhooks.receiving_source(db(), source_id)
+        if source is None:
+            raise _not_receiving(source_id)
+        created = webhooks.accept(db(), source, webhook_id, sent_at, payload)
     return jsonify({"accepted": True, "duplicate": not created}), 202
+
+
+def _verified(source_id: int, body: bytes, fast: bool, *, fresh: bool = False) -> tuple[datetime, str]:
+    """The sender's timestamp and the stored secret the signature matched; 404 unless the source receives, 401
+    if the signature does not verify. On Postgres the source comes from this process's cache first, and from
+    the database again if the signature fails against the cached copy (its secret may have been rotated, or the
+    copy be of another database's source with the same id, as between tests)."""
+    headers = dict(request.headers)
+    if not 0 < source_id <= MAX_ID:
+        raise _not_receiving(source_id)
+    cached = False
+    if fast:
+
+        def load() -> webhooks.ReceivingSource | None:
+            return with_autocommit_connection(config(), lambda c: webhooks.receiving_source_on(c, source_id))
+
+        source, cached = webhooks.RECEIVING_SOURCES.get(config().database_url, source_id, load, fresh=fresh)
+    else:
+        source = webhooks.receiving_source(db(), source_id)
+    if source is None:
+        raise _not_receiving(source_id)
+    try:
+        return webhooks.verify_with_secret(config().secret_key, source, body, headers)
+    except (webhooks.BadSignature, SecretUnreadable) as exc:
+        if not cached:
+            if isinstance(exc, SecretUnreadable):
+                raise
+            raise _bad_signature(exc) from None
+    return _verified(source_id, body, fast, fresh=True)
+
+
+def _accept_on_postgres(
+    source_id: int,
+    body: bytes,
+    secret: str,
+    webhook_id: str,
+    sent_at: datetime,
+    payload: webhooks.ContactUpserted | webhooks.ContactDeleted,
+) -> OutboxMessage | None:
+    """Store the event; if the source changed since the signature was verified against its cached copy, verify
+    again against the source as it now is (404, 401, or stored)."""
+
+    def store(secret: str, sent_at: datetime) -> OutboxMessage | None:
+        return with_autocommit_connection(
+            config(), lambda c: webhooks.accept_on(c, source_id, secret, webhook_id, sent_at, payload)
+        )
+
+    try:
+        return store(secret, sent_at)
+    except webhooks.SourceGone:
+        raise _not_receiving(source_id) from None
+    except webhooks.SourceChanged:
+        webhooks.RECEIVING_SOURCES.forget(config().database_url, source_id)
+    sent_at, secret = _verified(source_id, body, True, fresh=True)
+    try:
+        return store(secret, sent_at)
+    except (webhooks.SourceGone, webhooks.SourceChanged):  # changed again within this request
+        raise _not_receiving(source_id) from None
+
+
+def _bad_signature(exc: Exception) -> Problem:
+    return Problem(
+        401,
+        "Unauthorized",
+        f"The webhook signature does not verify ({exc}). Sign `id.timestamp.body` with the source's secret "
+        "(Standard Webhooks) and send it within 5 minutes of webhook-timestamp.",
+        slug="bad-signature",
+    )
 
 
 def _not_receiving(source_id: int) -> Problem:

@@ -19,10 +19,13 @@ Payload (JSON, Standard Webhooks style):
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NamedTuple, Protocol
 
+import cachetools
 import psycopg
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import Insert, select
@@ -164,6 +167,13 @@ class SigningSecrets(Protocol):
 def verify(secret_key: str, source: SigningSecrets, body: bytes, headers: dict[str, str]) -> datetime:
     """Check the signature with the current secret, then the previous one within its grace period; returns the
     sender's timestamp. Raises BadSignature (missing headers, stale or future timestamp, no matching signature)."""
+    return verify_with_secret(secret_key, source, body, headers)[0]
+
+
+def verify_with_secret(
+    secret_key: str, source: SigningSecrets, body: bytes, headers: dict[str, str]
+) -> tuple[datetime, str]:
+    """`verify`, also returning which stored (encrypted) secret the signature matched."""
     candidates = [source.webhook_secret]
     if source.webhook_previous_secret and source.webhook_previous_until and source.webhook_previous_until > utcnow():
         candidates.append(source.webhook_previous_secret)
@@ -176,7 +186,7 @@ def verify(secret_key: str, source: SigningSecrets, body: bytes, headers: dict[s
         except (WebhookVerificationError, ValueError) as exc:  # ValueError: malformed signature or body encoding
             problem = str(exc) or type(exc).__name__
             continue
-        return datetime.fromtimestamp(float(_header(headers, "webhook-timestamp")), tz=UTC)
+        return datetime.fromtimestamp(float(_header(headers, "webhook-timestamp")), tz=UTC), stored
     raise BadSignature(problem)
 
 
@@ -231,25 +241,75 @@ _RECEIVING_SOURCE_SQL = (
     " WHERE id = %s AND kind = 'webhook' AND disabled_at IS NULL"
 )
 
-# The event and its outbox row in one statement, so an autocommit connection stores both or neither.
+# The event and its outbox row in one statement, so an autocommit connection stores both or neither. `receiving`
+# re-checks, as the rows go in, that the source still receives and still holds the secret that verified the
+# signature: the receiver may have verified against its cached copy of the source (RECEIVING_SOURCES).
 _ACCEPT_SQL = """
-WITH event AS (
+WITH receiving AS (
+    SELECT id FROM sources
+    WHERE id = %(source_id)s AND kind = 'webhook' AND disabled_at IS NULL
+      AND (webhook_secret = %(secret)s
+           OR (webhook_previous_secret = %(secret)s AND webhook_previous_until > %(created_at)s))
+), event AS (
     INSERT INTO webhook_events (source_id, webhook_id, event_type, external_id, payload, sent_at, received_at)
-    VALUES (%(source_id)s, %(webhook_id)s, %(event_type)s, %(external_id)s, %(payload)s::json, %(sent_at)s,
-            %(created_at)s)
+    SELECT receiving.id, %(webhook_id)s, %(event_type)s, %(external_id)s, %(payload)s::json, %(sent_at)s,
+           %(created_at)s
+    FROM receiving
     ON CONFLICT (source_id, webhook_id) DO NOTHING
     RETURNING id
+), message AS (
+    INSERT INTO outbox (message_id, actor_name, queue_name, args, kwargs, options, created_at, attempts)
+    SELECT %(message_id)s, %(actor_name)s, %(queue_name)s, json_build_array(event.id), %(kwargs)s::json,
+           %(options)s::json, %(created_at)s, %(attempts)s
+    FROM event
+    RETURNING id, (args->>0)::bigint AS event_id
 )
-INSERT INTO outbox (message_id, actor_name, queue_name, args, kwargs, options, created_at, attempts)
-SELECT %(message_id)s, %(actor_name)s, %(queue_name)s, json_build_array(event.id), %(kwargs)s::json,
-       %(options)s::json, %(created_at)s, %(attempts)s
-FROM event
-RETURNING id, (args->>0)::bigint
+SELECT (SELECT count(*) FROM receiving), message.id, message.event_id FROM (SELECT 1) AS one LEFT JOIN message ON true
 """
+
+
+class ReceivingSourceCache:
+    """Receiving sources by (database, id), per process: the webhook receiver's hot path skips the lookup
+    statement. Never trusted alone: the accept statement re-checks the source and the secret that verified, and
+    a signature that fails against a cached copy is checked again against a fresh one (a rotated secret)."""
+
+    def __init__(self, maxsize: int = 10_000, ttl: float = 300.0) -> None:
+        self._entries: cachetools.TTLCache[tuple[str, int], ReceivingSource] = cachetools.TTLCache(maxsize, ttl)
+        self._lock = threading.Lock()
+
+    def get(
+        self, database: str, source_id: int, load: Callable[[], ReceivingSource | None], *, fresh: bool = False
+    ) -> tuple[ReceivingSource | None, bool]:
+        """The source (None when it does not receive) and whether it came from the cache."""
+        key = (database, source_id)
+        if not fresh:
+            with self._lock:
+                cached = self._entries.get(key)
+            if cached is not None:
+                return cached, True
+        source = load()
+        with self._lock:
+            if source is None:
+                self._entries.pop(key, None)
+            else:
+                self._entries[key] = source
+        return source, False
+
+    def forget(self, database: str, source_id: int) -> None:
+        with self._lock:
+            self._entries.pop((database, source_id), None)
+
+
+RECEIVING_SOURCES = ReceivingSourceCache()
 
 
 class SourceGone(Exception):
     """The source was deleted between its lookup and storing the event (answered like an unknown source)."""
+
+
+class SourceChanged(Exception):
+    """When the event was to be stored, the source no longer received with the secret that verified it
+    (disabled, deleted, or that secret rotated out since the receiver's copy was read): look it up again."""
 
 
 def receiving_source_on(connection: psycopg.Connection, source_id: int) -> ReceivingSource | None:
@@ -261,20 +321,24 @@ def receiving_source_on(connection: psycopg.Connection, source_id: int) -> Recei
 def accept_on(
     connection: psycopg.Connection,
     source_id: int,
+    secret: str,
     webhook_id: str,
     sent_at: datetime,
     payload: ContactUpserted | ContactDeleted,
 ) -> OutboxMessage | None:
     """`accept` on a Postgres autocommit connection (the caller's): the event and its outbox row in one statement,
-    so both are stored or neither. Returns the outbox row to publish, or None when this webhook-id was seen
-    before; raises SourceGone if the source was deleted meanwhile. Safe to repeat after a lost connection (the
-    event is keyed by (source, webhook-id), so a repeat finds it and stores nothing)."""
+    so both are stored or neither, provided the source still receives with `secret` (the stored secret that
+    verified the signature). Returns the outbox row to publish, or None when this webhook-id was seen before;
+    raises SourceChanged when the source no longer receives with that secret, SourceGone if it was deleted
+    meanwhile. Safe to repeat after a lost connection (the event is keyed by (source, webhook-id), so a repeat
+    finds it and stores nothing)."""
     message = new_message_values(WEBHOOK_ACTOR, [], {})
     params = {
         **message,
         "kwargs": json.dumps(message["kwargs"]),
         "options": json.dumps(message["options"]),
         "source_id": source_id,
+        "secret": secret,
         "webhook_id": webhook_id,
         "event_type": payload.type,
         "external_id": payload.data.id,
@@ -282,12 +346,13 @@ def accept_on(
         "sent_at": sent_at,
     }
     try:
-        stored = connection.execute(_ACCEPT_SQL, params).fetchone()
+        receiving, row_id, event_id = connection.execute(_ACCEPT_SQL, params).fetchone()  # type: ignore[misc]
     except psycopg.errors.ForeignKeyViolation:
         raise SourceGone(source_id) from None
-    if stored is None:
+    if not receiving:
+        raise SourceChanged(source_id)
+    if row_id is None:
         return None
-    row_id, event_id = stored
     return OutboxMessage(id=row_id, **{**message, "args": [event_id]})
 
 

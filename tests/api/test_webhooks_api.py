@@ -276,5 +276,46 @@ def test_on_postgres_a_lost_connection_is_reopened_and_a_deleted_source_is_404(p
     assert _post(client, source_id, secret, upsert, msg_id="after").status_code == 202
     assert _events(config) == 2
     payload = webhooks.PAYLOAD.validate_python(upsert)
-    with pytest.raises(webhooks.SourceGone):
-        with_autocommit_connection(config, lambda c: webhooks.accept_on(c, 987654, "m", datetime.now(tz=UTC), payload))
+    with pytest.raises(webhooks.SourceChanged):  # no such source: nothing is stored
+        with_autocommit_connection(
+            config, lambda c: webhooks.accept_on(c, 987654, "s", "m", datetime.now(tz=UTC), payload)
+        )
+    stored_secret = with_autocommit_connection(config, lambda c: webhooks.receiving_source_on(c, source_id))
+    with pytest.raises(webhooks.SourceChanged):  # a secret the source does not hold
+        with_autocommit_connection(
+            config, lambda c: webhooks.accept_on(c, source_id, "not-its-secret", "m", datetime.now(tz=UTC), payload)
+        )
+    assert stored_secret is not None and _events(config) == 2
+
+
+def test_on_postgres_a_source_cached_by_the_receiver_is_checked_again_when_it_changes(postgres_config):
+    """The receiver keeps sources in a per-process cache; disabling, deleting or rotating a source takes effect
+    on the very next webhook all the same."""
+    from api import create_app
+    from tests.support.people import seed_user
+
+    config = postgres_config
+    client = create_app(config).test_client()
+    alice = seed_user(config, "alice@example.com")
+    created = _create(client, alice)
+    source_id, secret = created["source"]["id"], created["secret"]
+    upsert = {"type": "contact.upserted", "data": ADA}
+    assert _post(client, source_id, secret, upsert, msg_id="cached").status_code == 202
+    assert webhooks.RECEIVING_SOURCES.get(config.database_url, source_id, lambda: None)[1] is True  # now cached
+
+    client.post(f"/v1/sources/{source_id}/disable", headers=bearer(alice))
+    assert _post(client, source_id, secret, upsert, msg_id="while-disabled").status_code == 404
+    client.post(f"/v1/sources/{source_id}/enable", headers=bearer(alice))
+    assert _post(client, source_id, secret, upsert, msg_id="enabled").status_code == 202
+
+    rotated = client.post(f"/v1/sources/{source_id}/rotate-secret", json={"grace_seconds": 0}, headers=bearer(alice))
+    assert _post(client, source_id, secret, upsert, msg_id="old-secret").status_code == 401
+    assert _post(client, source_id, rotated.get_json()["secret"], upsert, msg_id="new-secret").status_code == 202
+
+    with unit_of_work(config) as session:
+        stored = set(session.scalars(select(WebhookEvent.webhook_id)))
+    assert stored == {"cached", "enabled", "new-secret"}
+
+    with unit_of_work(config) as session:  # deleted behind the receiver's back
+        session.delete(session.get(Source, source_id))
+    assert _post(client, source_id, rotated.get_json()["secret"], upsert, msg_id="deleted").status_code == 404
