@@ -77,7 +77,7 @@ def people(count: int, seed: int) -> list[dict]:
                 "last": last,
                 "company": None if phone_only else fake.company(),
                 "title": None if phone_only else fake.job(),
-                "email": None if phone_only else f"{first}.{last}.{index}@{fake.free_email_domain()}".lower(),
+                "email": None if phone_only else f"{first}.{last}.{index}@{fake.free_email_domain()}".lower().replace(" ", ""),
                 "phone": f"+1202{index:07d}" if phone_only or rng.random() < 0.5 else None,
             }
         )
