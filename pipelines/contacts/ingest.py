@@ -374,7 +374,7 @@ def _refresh_people(
         if not person.display_name:
             values["display_name"] = _fit("display_name", contact.display_name)
         if values:
-            updates.append({"id": person.id, "version": person.version + 1, **values})
+            updates.append({"id": person.id, **values})  # the version rises with the batch's notify_people_changed
     if updates:
         session.execute(update(Person), updates)
 
