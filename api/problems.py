@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, Response, has_request_context, json, request
 from werkzeug.exceptions import HTTPException
 
+from pipelines.health import store_outage
 from pipelines.observability.errors import report_exception
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,17 @@ def _handle_unexpected(exc: Exception) -> Response:
             503,
             "Service Unavailable",
             "The database is not reachable right now; nothing was changed. Try again in a few seconds.",
+            slug="unavailable",
+            headers={"Retry-After": "5"},
+        )
+    store = store_outage(exc)
+    if store is not None:
+        log.warning("%s unavailable on %s %s: %s", store, request.method, request.path, exc)
+        return problem_response(
+            503,
+            "Service Unavailable",
+            f"The {store} did not answer in time or is not reachable right now; nothing was changed. "
+            "Try again in a few seconds.",
             slug="unavailable",
             headers={"Retry-After": "5"},
         )

@@ -21,6 +21,29 @@ from pipelines.config import Config
 from pipelines.db import get_engine
 
 
+def store_outage(exc: BaseException) -> str | None:
+    """Which store a request's error says is down or too slow ("graph database", "search server"), or None when
+    the error is something else. A request that meets one is answered 503, not reported as a bug."""
+    import elastic_transport
+    import neo4j.exceptions
+    import opensearchpy.exceptions
+
+    if isinstance(exc, neo4j.exceptions.ServiceUnavailable | neo4j.exceptions.SessionExpired):
+        return "graph database"
+    if isinstance(exc, neo4j.exceptions.Neo4jError) and (exc.code or "").startswith(
+        "Neo.ClientError.Transaction.TransactionTimedOut"
+    ):
+        return "graph database"
+    search_down = (
+        opensearchpy.exceptions.ConnectionError  # its ConnectionTimeout included
+        | elastic_transport.ConnectionError
+        | elastic_transport.ConnectionTimeout
+    )
+    if isinstance(exc, search_down):
+        return "search server"
+    return None
+
+
 @dataclass(frozen=True)
 class CheckResult:
     backend: str
