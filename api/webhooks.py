@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from pydantic import ValidationError
@@ -15,9 +16,8 @@ from api.problems import Problem
 from api.schemas import RotateIn, SecretOut, SourceIn, WebhookAccepted, WebhookSourceOut
 from api.spec import spec
 from pipelines import outbox, webhooks
-from pipelines.db import get_engine, is_postgres, with_autocommit_connection
-from pipelines.models import OutboxMessage, Source, SourceKind
-from pipelines.secrets import SecretUnreadable
+from pipelines.db import get_engine, is_postgres
+from pipelines.models import Source, SourceKind
 
 blueprint = Blueprint("webhooks", __name__, url_prefix="/v1")
 
@@ -93,8 +93,17 @@ def receive(source_id: int) -> tuple[Response, int]:
     the answer is 202 at once. A webhook-id seen before is a 202 that changes nothing.
     """
     fast = is_postgres(config().database_url)  # a cached source and one statement (see accept_on)
-    body = request.get_data(cache=False)
-    sent_at, secret = _verified(source_id, body, fast)
+    if not 0 < source_id <= MAX_ID:
+        raise _not_receiving(source_id)
+    body, headers = request.get_data(cache=False), dict(request.headers)
+    with _answered_as_problems(source_id):
+        if fast:
+            verified = webhooks.verify_receiving(config(), source_id, body, headers)
+        else:
+            source = webhooks.receiving_source(db(), source_id)
+            if source is None:
+                raise webhooks.NotReceiving(source_id)
+            sent_at = webhooks.verify(config().secret_key, source, body, headers)
     if not request.is_json:
         raise Problem(
             415, "Unsupported Media Type", "Send the event as application/json.", slug="unsupported-media-type"
@@ -123,74 +132,25 @@ def receive(source_id: int) -> tuple[Response, int]:
             errors=[{"field": "webhook-id", "message": "at most 200 characters", "code": "too_long"}],
         )
     if fast:  # one autocommitted statement: the event and its outbox row; the row is published in the background
-        row = _accept_on_postgres(source_id, body, secret, webhook_id, sent_at, payload)
+        with _answered_as_problems(source_id):
+            row = webhooks.accept_receiving(config(), source_id, body, headers, verified, webhook_id, payload)
         if row is not None:
             outbox.publish_soon(get_engine(config()), [row])
         created = row is not None
     else:
-        source = webhooks.receiving_source(db(), source_id)
-        if source is None:
-            raise _not_receiving(source_id)
         created = webhooks.accept(db(), source, webhook_id, sent_at, payload)
     return jsonify({"accepted": True, "duplicate": not created}), 202
 
 
-def _verified(source_id: int, body: bytes, fast: bool, *, fresh: bool = False) -> tuple[datetime, str]:
-    """The sender's timestamp and the stored secret the signature matched; 404 unless the source receives, 401
-    if the signature does not verify. On Postgres the source comes from this process's cache first, and from
-    the database again if the signature fails against the cached copy (its secret may have been rotated, or the
-    copy be of another database's source with the same id, as between tests)."""
-    headers = dict(request.headers)
-    if not 0 < source_id <= MAX_ID:
-        raise _not_receiving(source_id)
-    cached = False
-    if fast:
-
-        def load() -> webhooks.ReceivingSource | None:
-            return with_autocommit_connection(config(), lambda c: webhooks.receiving_source_on(c, source_id))
-
-        source, cached = webhooks.RECEIVING_SOURCES.get(config().database_url, source_id, load, fresh=fresh)
-    else:
-        source = webhooks.receiving_source(db(), source_id)
-    if source is None:
-        raise _not_receiving(source_id)
+@contextmanager
+def _answered_as_problems(source_id: int) -> Iterator[None]:
+    """A source that does not receive is a 404, a signature that does not verify a 401."""
     try:
-        return webhooks.verify_with_secret(config().secret_key, source, body, headers)
-    except (webhooks.BadSignature, SecretUnreadable) as exc:
-        if not cached:
-            if isinstance(exc, SecretUnreadable):
-                raise
-            raise _bad_signature(exc) from None
-    return _verified(source_id, body, fast, fresh=True)
-
-
-def _accept_on_postgres(
-    source_id: int,
-    body: bytes,
-    secret: str,
-    webhook_id: str,
-    sent_at: datetime,
-    payload: webhooks.ContactUpserted | webhooks.ContactDeleted,
-) -> OutboxMessage | None:
-    """Store the event; if the source changed since the signature was verified against its cached copy, verify
-    again against the source as it now is (404, 401, or stored)."""
-
-    def store(secret: str, sent_at: datetime) -> OutboxMessage | None:
-        return with_autocommit_connection(
-            config(), lambda c: webhooks.accept_on(c, source_id, secret, webhook_id, sent_at, payload)
-        )
-
-    try:
-        return store(secret, sent_at)
-    except webhooks.SourceGone:
+        yield
+    except webhooks.NotReceiving:
         raise _not_receiving(source_id) from None
-    except webhooks.SourceChanged:
-        webhooks.RECEIVING_SOURCES.forget(config().database_url, source_id)
-    sent_at, secret = _verified(source_id, body, True, fresh=True)
-    try:
-        return store(secret, sent_at)
-    except (webhooks.SourceGone, webhooks.SourceChanged):  # changed again within this request
-        raise _not_receiving(source_id) from None
+    except webhooks.BadSignature as exc:
+        raise _bad_signature(exc) from None
 
 
 def _bad_signature(exc: Exception) -> Problem:

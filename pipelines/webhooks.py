@@ -33,10 +33,11 @@ from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from pipelines import secrets
+from pipelines.config import Config
 from pipelines.contacts.ingest import BatchTarget, ingest_batch
 from pipelines.contacts.normalize import normalize
 from pipelines.contacts.records import NormalizedContact, ParsedContact, RowError
-from pipelines.db import insert_ignoring_conflicts, insert_ignoring_conflicts_on
+from pipelines.db import insert_ignoring_conflicts, insert_ignoring_conflicts_on, with_autocommit_connection
 from pipelines.models import (
     Contact,
     OutboxMessage,
@@ -354,6 +355,63 @@ def accept_on(
     if row_id is None:
         return None
     return OutboxMessage(id=row_id, **{**message, "args": [event_id]})
+
+
+class NotReceiving(Exception):
+    """The source is unknown, disabled or deleted: the webhook is answered 404 and nothing is stored."""
+
+
+def verify_receiving(
+    config: Config, source_id: int, body: bytes, headers: dict[str, str], *, fresh: bool = False
+) -> tuple[datetime, str]:
+    """On Postgres: find the receiving source (this process's RECEIVING_SOURCES first) and verify the signature;
+    returns the sender's timestamp and the stored secret the signature matched. Raises NotReceiving or
+    BadSignature. A signature that fails against a cached copy is checked again against the source read afresh:
+    its secret may have been rotated, or the copy be of another database's source with the same id (tests)."""
+
+    def load() -> ReceivingSource | None:
+        return with_autocommit_connection(config, lambda c: receiving_source_on(c, source_id))
+
+    source, cached = RECEIVING_SOURCES.get(config.database_url, source_id, load, fresh=fresh)
+    if source is None:
+        raise NotReceiving(source_id)
+    try:
+        return verify_with_secret(config.secret_key, source, body, headers)
+    except (BadSignature, secrets.SecretUnreadable):
+        if not cached:
+            raise
+    return verify_receiving(config, source_id, body, headers, fresh=True)
+
+
+def accept_receiving(
+    config: Config,
+    source_id: int,
+    body: bytes,
+    headers: dict[str, str],
+    verified: tuple[datetime, str],
+    webhook_id: str,
+    payload: ContactUpserted | ContactDeleted,
+) -> OutboxMessage | None:
+    """Store an event `verify_receiving` verified (`accept_on`, on the caller's thread's autocommit connection).
+    If the source changed since the cached copy that verified it, verify again against the source as it now is
+    and store then. Returns the outbox row to publish, None for a repeated webhook-id; raises NotReceiving or
+    BadSignature."""
+
+    def store(sent_at: datetime, secret: str) -> OutboxMessage | None:
+        return with_autocommit_connection(
+            config, lambda c: accept_on(c, source_id, secret, webhook_id, sent_at, payload)
+        )
+
+    try:
+        return store(*verified)
+    except SourceGone:
+        raise NotReceiving(source_id) from None
+    except SourceChanged:
+        RECEIVING_SOURCES.forget(config.database_url, source_id)
+    try:
+        return store(*verify_receiving(config, source_id, body, headers, fresh=True))
+    except (SourceGone, SourceChanged):  # changed again within this request
+        raise NotReceiving(source_id) from None
 
 
 # --- processing ----------------------------------------------------------------------------------------------
