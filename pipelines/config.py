@@ -61,12 +61,19 @@ def _check_url(var: str, url: str, schemes: tuple[str, ...], *, bare: tuple[str,
 
 
 def _positive_int(var: str, raw: str) -> int:
+    value = _non_negative_int(var, raw)
+    if value == 0:
+        raise ConfigError(f"{var}={raw!r} must be positive")
+    return value
+
+
+def _non_negative_int(var: str, raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{var}={raw!r} is not an integer") from None
-    if value <= 0:
-        raise ConfigError(f"{var}={raw!r} must be positive")
+    if value < 0:
+        raise ConfigError(f"{var}={raw!r} must be positive or 0")
     return value
 
 
@@ -287,6 +294,14 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "SIXDEG_IMPORT_HELPER_MIN_ROWS",
+        "import_helper_min_rows",
+        "5000",
+        "Imports of at least this many records read and normalize their file in a helper process beside the "
+        "worker, so a multi-core machine writes one batch while it prepares the next; 0 never does.",
+        _non_negative_int,
+    ),
+    Setting(
         "SIXDEG_MIGRATE_ON_BOOT",
         "migrate_on_boot",
         "1",
@@ -362,6 +377,7 @@ class Config:
     ratelimit_auth: str = "10/minute;100/hour"
     import_max_rows: int = 1_000_000
     import_max_field_length: int = 1000
+    import_helper_min_rows: int = 5_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:

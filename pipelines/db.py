@@ -90,10 +90,14 @@ def _postgres_connect_args(timeout: float, *, statement_timeout: bool = False) -
     return {
         "connect_timeout": max(1, int(timeout)),
         "application_name": "sixdeg",
-        # A request never waits forever on a row lock held by a batch job. Prepared statements are planned
-        # for their actual parameters: a generic plan made while a table was small keeps seq-scanning it
-        # after a big import has filled it (seen: identity lookups 10x slower).
-        "options": "-c lock_timeout=30000 -c plan_cache_mode=force_custom_plan"
+        # Our statements are never prepared on the server, so each is planned for its actual parameters: a
+        # generic plan made while a table was small kept seq-scanning it after a big import had filled it (seen:
+        # identity lookups 10x slower). This is narrower than `plan_cache_mode=force_custom_plan`, which did the
+        # same but also re-planned every foreign-key check of every inserted row (COPY into contacts took twice
+        # as long); those keep Postgres' cached plans, which its ANALYZE invalidates.
+        "prepare_threshold": None,
+        # A request never waits forever on a row lock held by a batch job.
+        "options": "-c lock_timeout=30000"
         + (f" -c statement_timeout={int(timeout * 1000)}" if statement_timeout else ""),
     }
 
@@ -248,34 +252,59 @@ def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[list[C
     return columns, values
 
 
+class JsonText(str):
+    """A JSON column's value already serialized (by `bulk_insert`'s caller, perhaps in another process)."""
+
+    __slots__ = ()
+
+
+def _as_json_text(value: Any) -> str | None:
+    return value if value is None or isinstance(value, JsonText) else json.dumps(value)
+
+
 def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many new rows: COPY on Postgres (several times faster than INSERT executemany), executemany on
-    SQLite. Column defaults are applied here, since COPY bypasses SQLAlchemy's."""
+    SQLite. Column defaults are applied here, since COPY bypasses SQLAlchemy's. A JSON column's value may be
+    given as JsonText."""
     if not rows:
         return
     columns, values = _with_defaults(table, rows)
+    json_columns = {i for i, c in enumerate(columns) if isinstance(c.type, JSON)}
     if session.get_bind().dialect.name != "postgresql":
+        for record in values:
+            for i in json_columns:
+                if isinstance(record[i], JsonText):
+                    record[i] = json.loads(record[i])
         session.execute(insert(table), [dict(zip([c.name for c in columns], v, strict=True)) for v in values])
         return
-    json_columns = {i for i, c in enumerate(columns) if isinstance(c.type, JSON)}
     names = ", ".join(f'"{c.name}"' for c in columns)
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for record in values:
-            copy.write_row([json.dumps(v) if i in json_columns and v is not None else v for i, v in enumerate(record)])
+            for i in json_columns:
+                record[i] = _as_json_text(record[i])
+            copy.write_row(record)
 
 
 def bulk_insert_ignoring_conflicts(
-    session: Session, table: Table, conflict_columns: tuple[str, ...], rows: Sequence[dict[str, Any]]
-) -> None:
+    session: Session,
+    table: Table,
+    conflict_columns: tuple[str, ...],
+    rows: Sequence[dict[str, Any]],
+    *,
+    returning: tuple[str, ...] = (),
+) -> list[tuple[Any, ...]] | None:
     """Insert many rows, skipping those that clash on `conflict_columns`. On Postgres one statement,
     `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING`, instead of one statement per row (a 1,000-row
-    import batch spent 140 ms in executemany); executemany on SQLite. Column defaults are applied here."""
+    import batch spent 140 ms in executemany); executemany on SQLite. Column defaults are applied here.
+
+    With `returning`, Postgres answers those columns of the rows it inserted (the others clashed); SQLite answers
+    None (its executemany cannot return rows), and the caller finds out another way."""
     if not rows:
-        return
+        return [] if returning else None
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert_ignoring_conflicts(session, table, conflict_columns), list(rows))
-        return
+        return None
     columns, values = _with_defaults(table, rows)
     dialect = session.get_bind().dialect
     arrays = {f"c{i}": [record[i] for record in values] for i in range(len(columns))}
@@ -285,4 +314,8 @@ def bulk_insert_ignoring_conflicts(
     statement = (
         f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({unnest}) ON CONFLICT ({conflict}) DO NOTHING'
     )
-    session.execute(text(statement), arrays)
+    if not returning:
+        session.execute(text(statement), arrays)
+        return None
+    statement += " RETURNING " + ", ".join(f'"{name}"' for name in returning)
+    return [tuple(row) for row in session.execute(text(statement), arrays)]

@@ -7,6 +7,7 @@ counts the records already committed; a redelivered job skips them and resumes w
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -18,11 +19,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipelines.config import Config
+from pipelines.contacts.batching import PreparedBatch, prepare_batches, read_batches
 from pipelines.contacts.detect import detect_format
+from pipelines.contacts.helper import iterate_in_helper
 from pipelines.contacts.ingest import BatchResult, BatchTarget, ingest_batch
-from pipelines.contacts.normalize import normalize
-from pipelines.contacts.parse import parse_file
-from pipelines.contacts.records import NormalizedContact, NotAContactFile, ParsedContact, RowError
+from pipelines.contacts.records import NotAContactFile, ParsedContact, RowError
 from pipelines.db import analyze, insert_ignoring_conflicts
 from pipelines.models import Import, ImportError_, ImportStatus, Source, SourceKind, User, utcnow
 from pipelines.outbox import send_after_commit
@@ -68,6 +69,8 @@ class ImportPlan:
     default_region: str | None
     target: BatchTarget
     rows_done: int
+    #: The records the file holds (an estimate until the import is done).
+    rows_total: int = 0
 
 
 def uploads_dir(config: Config) -> Path:
@@ -179,37 +182,17 @@ def start_import(session: Session, import_id: int) -> ImportPlan | None:
         default_region=job.default_region,
         target=BatchTarget(user.id, user.person_id, job.source_id, job.id),
         rows_done=job.rows_done,
+        rows_total=job.rows_total,
     )
 
 
 def batches(
     plan: ImportPlan, batch_size: int = BATCH_SIZE, *, max_rows: int = 1_000_000, max_field_length: int = 1000
 ) -> Iterator[list[ParsedContact | RowError]]:
-    """The file's records in batches, skipping the ones already committed (resume after a redelivery).
-
-    Past `max_rows` records the import stops reading and reports one error for the rest of the file.
-    """
-    batch: list[ParsedContact | RowError] = []
-    for position, record in enumerate(parse_file(plan.path, plan.format, max_field_length=max_field_length)):
-        if position >= max_rows:
-            if plan.rows_done <= max_rows:  # not yet reported (a resumed job may have done so already)
-                batch.append(
-                    RowError(
-                        line=record.line,
-                        reason=f"The import stopped here: it reached the limit of "
-                        f"{max_rows} records per import. Split the file and import the rest.",
-                        raw="",
-                    )
-                )
-            break
-        if position < plan.rows_done:
-            continue
-        batch.append(record)
-        if len(batch) >= batch_size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    """The plan's file in batches of records, skipping those already committed (`batching.read_batches`)."""
+    return read_batches(
+        plan.path, plan.format, plan.rows_done, batch_size, max_rows=max_rows, max_field_length=max_field_length
+    )
 
 
 #: Refresh the planner's statistics every this many batches of a large import, so lookups keep using the
@@ -222,19 +205,37 @@ def refresh_statistics(session: Session, batch_number: int) -> None:
         analyze(session, "identities", "contacts", "people", "connections")
 
 
-def process_batch(session: Session, plan: ImportPlan, records: list[ParsedContact | RowError]) -> BatchResult:
-    """Normalize and persist one batch, record its row errors, and move the checkpoint; idempotent."""
+def prepared_batches(
+    plan: ImportPlan, *, max_rows: int = 1_000_000, max_field_length: int = 1000, helper_min_rows: int = 0
+) -> Iterator[PreparedBatch]:
+    """The file's batches, read and normalized, skipping those already committed.
+
+    When at least `helper_min_rows` records are left (and `helper_min_rows` is not 0) and the machine has more
+    than one core, a helper process reads and normalizes the next batches while the caller writes the current
+    one (pipelines/contacts/helper.py). Close the iterator (or exhaust it) to end the helper."""
+    args = (plan.path, plan.format, plan.default_region, plan.rows_done, BATCH_SIZE, max_rows, max_field_length)
+    remaining = plan.rows_total - plan.rows_done
+    if helper_min_rows and remaining >= helper_min_rows and (os.cpu_count() or 1) > 1:
+        yield from iterate_in_helper(prepare_batches, *args)
+    else:
+        yield from prepare_batches(*args)
+
+
+def batch_limits(config: Config) -> dict[str, int]:
+    """`prepared_batches`' limits as configured."""
+    return {
+        "max_rows": config.import_max_rows,
+        "max_field_length": config.import_max_field_length,
+        "helper_min_rows": config.import_helper_min_rows,
+    }
+
+
+def process_batch(session: Session, plan: ImportPlan, batch: PreparedBatch) -> BatchResult:
+    """Persist one prepared batch, record its row errors, and move the checkpoint; idempotent."""
     done_before = session.scalar(select(Import.rows_done).where(Import.id == plan.import_id)) or 0
     refresh_statistics(session, done_before // BATCH_SIZE)
-    contacts: list[NormalizedContact] = []
-    errors: list[RowError] = []
-    for record in records:
-        if isinstance(record, RowError):
-            errors.append(record)
-            continue
-        normalized = normalize(record, plan.default_region)
-        (errors if isinstance(normalized, RowError) else contacts).append(normalized)
-    result = ingest_batch(session, plan.target, contacts)
+    errors = batch.errors
+    result = ingest_batch(session, plan.target, batch.contacts)
     if errors:
         session.execute(
             insert_ignoring_conflicts(session, ImportError_.__table__, ("import_id", "line")),
@@ -252,7 +253,7 @@ def process_batch(session: Session, plan: ImportPlan, records: list[ParsedContac
         update(Import)
         .where(Import.id == plan.import_id)
         .values(
-            rows_done=Import.rows_done + len(records),
+            rows_done=Import.rows_done + batch.records,
             people_created=Import.people_created + result.people_created,
             people_merged=Import.people_merged + result.people_merged,
             contacts=Import.contacts + result.contacts_created,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from pipelines.contacts.merge import MergeRefused, choose_survivor, live_person_id, live_person_ids, merge_people
 from pipelines.contacts.records import NormalizedContact
-from pipelines.db import among, bulk_insert, bulk_insert_ignoring_conflicts, insert_ignoring_conflicts
+from pipelines.db import JsonText, among, bulk_insert, bulk_insert_ignoring_conflicts, insert_ignoring_conflicts
 from pipelines.graph.strength import Evidence, strength
 from pipelines.models import (
     Connection,
@@ -154,9 +154,11 @@ def ingest_batch(session: Session, target: BatchTarget, contacts: Sequence[Norma
     unchanged_keys = {c.external_key for c in unchanged}
     result.contacts_unchanged += len(unchanged)
     work = [c for c in batch if c.external_key not in unchanged_keys]
+    person_by_key = {c.external_key: existing_contacts[c.external_key].person_id for c in unchanged}
     if work:
-        _ingest_changed(session, target, work, existing_contacts, result)
-    _upsert_connections(session, target, batch, existing_contacts, result)
+        person_by_key.update(_ingest_changed(session, target, work, existing_contacts, result))
+    # A merge moves contacts between people behind the batch's back: read where they ended up.
+    _upsert_connections(session, target, batch, None if result.people_merged else person_by_key, result)
     if result.touched:
         notify_people_changed(session, result.touched, created=result.created)
     return result
@@ -168,7 +170,8 @@ def _ingest_changed(
     work: list[NormalizedContact],
     existing_contacts: dict[str, Contact],
     result: BatchResult,
-) -> None:
+) -> dict[str, int]:
+    """Resolve, write and refresh the new and changed contacts; returns each one's person by external key."""
     keys_of = [identity_keys(c) for c in work]
     known = _existing_identities(session, {k for keys in keys_of for k in keys})
 
@@ -211,11 +214,14 @@ def _ingest_changed(
         result.created.update(ids)
 
     person_of = {index: person_of_group[groups.find(index)] for index in range(len(work))}
-    _add_identities(session, target, work, keys_of, person_of, known, result)
+    if _add_identities(session, target, keys_of, person_of, known, result):
+        live = live_person_ids(session, set(person_of.values()))
+        person_of = {index: live[person_id] for index, person_id in person_of.items()}
     _write_contacts(session, target, work, person_of, existing_contacts, result)
     _refresh_people(session, work, person_of, new_ids=set(person_of_group[r] for r in new_groups))
     result.touched |= set(person_of.values())
     _suggest_merges(session, target, {person_of[i]: work[i] for i in range(len(work))}, result)
+    return {contact.external_key: person_of[index] for index, contact in enumerate(work)}
 
 
 def _merge_candidates(
@@ -262,10 +268,16 @@ def _insert_people(session: Session, rows: list[dict]) -> list[int]:
     return list(session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), rows))
 
 
+#: The width of each person column an import fills (None: unbounded).
+_PERSON_WIDTHS: dict[str, int | None] = {
+    column.name: getattr(column.type, "length", None) for column in Person.__table__.columns
+}
+
+
 def _fit(name: str, value: str | None) -> str | None:
     """A person field cut to its column's width (the contact keeps the whole value as given, up to the import's
     field limit): an over-long title must not fail the batch (DESIGN.md principle 7)."""
-    length = getattr(Person.__table__.c[name].type, "length", None)
+    length = _PERSON_WIDTHS[name]
     return value[:length].rstrip() if value and length else value
 
 
@@ -284,30 +296,35 @@ def _person_row(contact: NormalizedContact) -> dict:
 def _add_identities(
     session: Session,
     target: BatchTarget,
-    work: list[NormalizedContact],
     keys_of: list[list[tuple[IdentityKind, str]]],
     person_of: dict[int, int],
     known: dict[tuple[IdentityKind, str], int],
     result: BatchResult,
-) -> None:
+) -> bool:
+    """Record the batch's new keys; True when one was taken meanwhile and its people were merged."""
     wanted: dict[tuple[IdentityKind, str], int] = {}
     for index, keys in enumerate(keys_of):
         for key in keys:
             if key not in known:
                 wanted.setdefault(key, person_of[index])
     if not wanted:
-        return
-    rows = [{"kind": k.value, "value": v, "person_id": p} for (k, v), p in wanted.items()]
-    bulk_insert_ignoring_conflicts(session, Identity.__table__, ("kind", "value"), rows)
+        return False
+    now = utcnow()
+    rows = [{"kind": k.value, "value": v, "person_id": p, "created_at": now} for (k, v), p in wanted.items()]
+    inserted = bulk_insert_ignoring_conflicts(
+        session, Identity.__table__, ("kind", "value"), rows, returning=("kind", "value")
+    )
     # Another batch may have taken a key first: its person and ours are then the same human.
-    winners = _existing_identities(session, set(wanted))
+    taken = set(wanted) if inserted is None else set(wanted) - {(IdentityKind(k), v) for k, v in inserted}
+    winners = _existing_identities(session, taken) if taken else {}
     clashes = {key: (winners[key], mine) for key, mine in wanted.items() if winners.get(key, mine) != mine}
-    if not clashes:
-        return
+    merged = False
     for key, (winner, mine) in clashes.items():
         winner, mine = live_person_id(session, winner), live_person_id(session, mine)
         if winner != mine:
             _merge_candidates(session, target, {winner: [key], mine: [key]}, result)
+            merged = True
+    return merged
 
 
 def _write_contacts(
@@ -319,9 +336,9 @@ def _write_contacts(
     result: BatchResult,
 ) -> None:
     new_rows, changes = [], []
+    now = utcnow()
     for index, contact in enumerate(work):
         previous = existing_contacts.get(contact.external_key)
-        fields = contact.fields()
         if previous is None:
             new_rows.append(
                 {
@@ -329,11 +346,14 @@ def _write_contacts(
                     "user_id": target.user_id,
                     "person_id": person_of[index],
                     "external_key": contact.external_key,
-                    "fields": fields,
+                    "fields": JsonText(contact.fields_json()),
                     "content_hash": contact.content_hash(),
+                    "created_at": now,
+                    "updated_at": now,
                 }
             )
             continue
+        fields = contact.fields()
         diff = {
             name: [previous.fields.get(name), value]
             for name, value in fields.items()
@@ -342,7 +362,7 @@ def _write_contacts(
         previous.fields = fields
         previous.content_hash = contact.content_hash()
         previous.person_id = person_of[index]
-        previous.updated_at = utcnow()
+        previous.updated_at = now
         changes.append({"contact_id": previous.id, "import_id": target.import_id, "changes": diff})
     if new_rows:
         bulk_insert(session, Contact.__table__, new_rows)
@@ -383,19 +403,23 @@ def _upsert_connections(
     session: Session,
     target: BatchTarget,
     batch: list[NormalizedContact],
-    existing_contacts: dict[str, Contact],
+    person_by_key: dict[str, int] | None,
     result: BatchResult,
 ) -> None:
-    """The user knows everyone in their contacts: one edge per person, evidence listing the sources."""
-    contact_person = {
-        row.external_key: row.person_id
-        for chunk in _chunks([c.external_key for c in batch])
-        for row in session.execute(
-            select(Contact.external_key, Contact.person_id).where(
-                Contact.source_id == target.source_id, among(session, Contact.external_key, chunk)
+    """The user knows everyone in their contacts: one edge per person, evidence listing the sources.
+
+    `person_by_key` is each contact's person when the batch knows it for sure; None reads it back."""
+    contact_person = person_by_key
+    if contact_person is None:
+        contact_person = {
+            row.external_key: row.person_id
+            for chunk in _chunks([c.external_key for c in batch])
+            for row in session.execute(
+                select(Contact.external_key, Contact.person_id).where(
+                    Contact.source_id == target.source_id, among(session, Contact.external_key, chunk)
+                )
             )
-        )
-    }
+        }
     connected_on: dict[int, date | None] = {}
     for contact in batch:
         person_id = contact_person.get(contact.external_key)

@@ -124,8 +124,23 @@ class NormalizedContact:
         return out
 
     def content_hash(self) -> str:
-        """sha256 hex of a canonical JSON of `fields()` without `line`: the same content gives the same hash."""
-        data = self.fields()
-        del data["line"]
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        """sha256 hex of a canonical JSON of `fields()` without `line`: the same content gives the same hash.
+
+        Computed once and kept with the record (and pickled with it), like `fields_json`: an import computes
+        both while it prepares a batch, in a helper process when it has one."""
+        cached = self.__dict__.get("_content_hash")
+        if cached is None:
+            data = self.fields()
+            del data["line"]
+            canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            cached = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+            object.__setattr__(self, "_content_hash", cached)
+        return cached
+
+    def fields_json(self) -> str:
+        """`fields()` as JSON text, as the contact row stores it."""
+        cached = self.__dict__.get("_fields_json")
+        if cached is None:
+            cached = json.dumps(self.fields())
+            object.__setattr__(self, "_fields_json", cached)
+        return cached

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from pipelines.db import among
@@ -12,6 +13,8 @@ from pipelines.models import Connection, Contact, Identity, IdentityKind, Person
 from pipelines.search.port import PersonDoc, unique
 
 BATCH = 2_000
+#: What a document holds of the person row (read as plain rows: ORM objects cost more than the query).
+_PERSON_COLUMNS = (Person.id, Person.version, Person.display_name, Person.company, Person.title, Person.location)
 
 
 def documents_for(session: Session, person_ids: Sequence[int]) -> tuple[list[PersonDoc], list[int]]:
@@ -27,8 +30,8 @@ def documents_for(session: Session, person_ids: Sequence[int]) -> tuple[list[Per
         chunk = ids[start : start + BATCH]
         people = {
             p.id: p
-            for p in session.scalars(
-                select(Person).where(among(session, Person.id, chunk), Person.merged_into.is_(None))
+            for p in session.execute(
+                select(*_PERSON_COLUMNS).where(among(session, Person.id, chunk), Person.merged_into.is_(None))
             )
         }
         gone.extend(pid for pid in chunk if pid not in people)
@@ -41,8 +44,11 @@ def all_documents(session: Session, *, batch: int = BATCH) -> Iterator[list[Pers
     last = 0
     while True:
         people = list(
-            session.scalars(
-                select(Person).where(Person.id > last, Person.merged_into.is_(None)).order_by(Person.id).limit(batch)
+            session.execute(
+                select(*_PERSON_COLUMNS)
+                .where(Person.id > last, Person.merged_into.is_(None))
+                .order_by(Person.id)
+                .limit(batch)
             )
         )
         if not people:
@@ -52,7 +58,8 @@ def all_documents(session: Session, *, batch: int = BATCH) -> Iterator[list[Pers
         session.expunge_all()
 
 
-def _documents(session: Session, people: list[Person]) -> list[PersonDoc]:
+def _documents(session: Session, people: Sequence[Row[Any]]) -> list[PersonDoc]:
+    """The documents of these people (rows of _PERSON_COLUMNS)."""
     if not people:
         return []
     ids = [p.id for p in people]

@@ -38,14 +38,15 @@ class PersonDoc:
 
     def source(self) -> dict[str, object]:
         """The engine document: shown fields as given, searched fields folded (see `text.fold`)."""
+        name_terms = " ".join(terms(self.name))
         return {
             "pid": self.id,
             "name": self.name,
-            "name_key": " ".join(terms(self.name)),
+            "name_key": name_terms,
             "company": self.company,
             "title": self.title,
             "location": self.location,
-            "name_text": " ".join(terms(self.name)),
+            "name_text": name_terms,
             "company_text": " ".join(terms(self.company or "")),
             "title_text": " ".join(terms(self.title or "")),
             "location_text": " ".join(terms(self.location or "")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from anyascii import anyascii
 from rapidfuzz.distance import OSA
@@ -18,8 +19,11 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_QUERY_TERMS = 8
 
 
+@lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
-    """Lowercase ASCII transliteration: 'Zoë Łukasz-Müller' → 'zoe lukasz-muller'."""
+    """Lowercase ASCII transliteration: 'Zoë Łukasz-Müller' → 'zoe lukasz-muller'.
+
+    Cached: projecting a batch of people folds the same companies, titles and places over and over."""
     return anyascii(unicodedata.normalize("NFKC", text)).casefold()
 
 

@@ -1,6 +1,7 @@
 """The contact import pipeline end to end on SQLite and Postgres: identity resolution, merges and their undo,
 idempotent re-imports, job changes, phone-only contacts, row errors, and redelivered actors."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -253,16 +254,20 @@ def test_a_batch_processed_twice_leaves_the_same_state(db_config, alice, tmp_pat
         import_id = job.id
     with unit_of_work(db_config) as session:
         plan = importer.start_import(session, import_id)
-    records = next(importer.batches(plan))
+    batch = next(importer.prepared_batches(plan))
     with unit_of_work(db_config) as session:
-        importer.process_batch(session, plan, records)
+        importer.process_batch(session, plan, batch)
     first = snapshot(db_config)
     with unit_of_work(db_config) as session:  # redelivered batch
-        importer.process_batch(session, plan, records)
+        importer.process_batch(session, plan, batch)
     assert snapshot(db_config) == first
 
 
-def test_an_interrupted_import_resumes_after_its_last_committed_batch(db_config, alice, tmp_path):
+@pytest.mark.parametrize("helper_min_rows", [0, 1], ids=["inline", "helper-process"])
+def test_an_interrupted_import_resumes_after_its_last_committed_batch(
+    db_config, alice, tmp_path, broker_setup, helper_min_rows
+):
+    broker_setup(replace(db_config, import_helper_min_rows=helper_min_rows))
     lines = ["First Name,Last Name,E-mail 1 - Value"] + [f"P{i},L{i},p{i}@example.com" for i in range(2500)]
     path = importer.copy_local_file(db_config, _write(tmp_path, "big.csv", "\n".join(lines) + "\n"))
     with unit_of_work(db_config) as session:
@@ -272,7 +277,7 @@ def test_an_interrupted_import_resumes_after_its_last_committed_batch(db_config,
     with unit_of_work(db_config) as session:
         plan = importer.start_import(session, import_id)
     with unit_of_work(db_config) as session:  # one batch, then the worker "dies"
-        importer.process_batch(session, plan, next(importer.batches(plan)))
+        importer.process_batch(session, plan, next(importer.prepared_batches(plan)))
     import_file.fn(import_id)  # redelivery: resumes
     with unit_of_work(db_config) as session:
         job = session.get(Import, import_id)
