@@ -346,3 +346,66 @@ def test_two_users_listing_each_other_make_a_stronger_mutual_edge(db_config, ali
         assert edges[alice.user_id].evidence["mutual"] and edges[bob.user_id].evidence["mutual"]
         assert edges[alice.user_id].strength == round(before + 0.2, 4)
         assert edges[alice.user_id].version == version + 1
+
+
+def test_two_imports_that_race_for_one_email_end_with_every_contact_on_the_survivor(db_config):
+    """Batch B looks the email up before batch A commits it; B's insert then waits for A and loses. B merges its
+    new person into A's, and B's contact must point at the survivor, not at the person merged away."""
+    import threading
+
+    from pipelines.contacts.ingest import BatchTarget, ingest_batch
+    from pipelines.contacts.normalize import normalize
+    from pipelines.contacts.records import ParsedContact
+    from pipelines.models import Source, SourceKind
+
+    if not db_config.database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time: two batches cannot race for a key")
+    config = db_config
+    ada, bob = (seed_user(config, f"{name}@example.com", contacts=[]) for name in ("ada", "bob"))
+    targets = {}
+    with unit_of_work(config) as session:
+        for seeded in (ada, bob):
+            user = session.get(User, seeded.user_id)
+            source = Source(user_id=user.id, kind=SourceKind.csv, name="race")
+            session.add(source)
+            session.flush()
+            targets[seeded.user_id] = BatchTarget(user.id, user.person_id, source.id)
+
+    def contact(line: int):
+        return normalize(
+            ParsedContact(line=line, given_name="Kat", family_name="Race", emails=("kat@race.example",)), None
+        )
+
+    first_holds_the_key = threading.Event()
+    first_may_commit = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with unit_of_work(config) as session:
+                ingest_batch(session, targets[ada.user_id], [contact(1)])
+                first_holds_the_key.set()
+                first_may_commit.wait(30)
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+            first_holds_the_key.set()
+
+    racer = threading.Thread(target=first)
+    racer.start()
+    assert first_holds_the_key.wait(30)
+    threading.Timer(1.0, first_may_commit.set).start()  # while the second batch waits on the key
+    with unit_of_work(config) as session:
+        result = ingest_batch(session, targets[bob.user_id], [contact(2)])
+    racer.join(30)
+    assert not errors
+
+    assert result.people_merged == 1
+    with unit_of_work(config) as session:
+        holder = session.scalar(select(Identity.person_id).where(Identity.value == "kat@race.example"))
+        assert session.get(Person, holder).merged_into is None
+        owners_of_contacts = set(
+            session.scalars(select(Contact.person_id).where(Contact.user_id.in_([ada.user_id, bob.user_id])))
+        )
+        assert owners_of_contacts == {holder}
+        edges = set(session.scalars(select(Connection.to_person_id).where(Connection.owner_user_id == bob.user_id)))
+        assert edges == {holder}
