@@ -9,8 +9,10 @@ What it does, all in one run:
 3. Real worker processes, as kubernetes/base/workers.yaml runs them: `dramatiq actors --queues imports
    maintenance --threads 2` (the import worker, whose memory is measured) and `--queues projections --threads 4`;
    `sixdeg import ... --json` sends each file through RabbitMQ and waits until the import is done. Contacts per
-   second = contacts imported / wall time from request to `done`. The import worker's peak RSS is sampled from
-   /proc.
+   second = contacts imported / the imports' time from request to `done` (each import's `requested_at` to its
+   `finished_at`, as the server recorded them). The time the CLI takes around that (starting Python, checking
+   the schema, connecting to the broker, noticing `done` within its 0.2 s poll; about 1.2 s per command here) is
+   reported beside it as the CLI's wall-clock rate. The import worker's peak RSS is sampled from /proc.
 4. Baseline, same run: the naive approach, one transaction per contact (the same resolution code, batch size 1),
    on the first `--baseline` contacts.
 5. `--million`: a 1,000,000-row CSV, to show that worker memory does not grow with file size.
@@ -240,12 +242,15 @@ def main() -> None:
         started = time.perf_counter()
         first = timed_import(env, csv_path, "bench@example.com")
         second = timed_import(env, vcf_path, "bench@example.com")
-        seconds = time.perf_counter() - started
+        wall = time.perf_counter() - started
+        seconds = first["seconds"] + second["seconds"]  # request to done, as the server recorded them
         imported = first["rows"] + second["rows"]
         ours = {
             "contacts": imported,
             "seconds": round(seconds, 2),
             "contacts_per_second": round(imported / seconds, 1),
+            "cli_wall_seconds": round(wall, 2),
+            "cli_contacts_per_second": round(imported / wall, 1),
             "csv": first,
             "vcard": second,
             "worker_peak_rss_mib": round(sampler.peak_kib / 1024, 1),
@@ -258,8 +263,9 @@ def main() -> None:
             summary = timed_import(env, big, "bench@example.com")
             million = {
                 "rows": summary["rows"],
-                "seconds": summary["wall_seconds"],
-                "contacts_per_second": round(summary["rows"] / summary["wall_seconds"], 1),
+                "seconds": summary["seconds"],
+                "contacts_per_second": round(summary["rows"] / summary["seconds"], 1),
+                "cli_wall_seconds": summary["wall_seconds"],
                 "worker_peak_rss_mib": round(sampler.peak_kib / 1024, 1),
                 "file_mib": round(big.stat().st_size / 2**20, 1),
             }
@@ -278,7 +284,12 @@ def main() -> None:
     }
     print(
         f"sixdeg pipeline : {ours['contacts']:>9,} contacts in {ours['seconds']:>7.1f} s = "
-        f"{ours['contacts_per_second']:>8,.0f} contacts/s, worker peak RSS {ours['worker_peak_rss_mib']} MiB"
+        f"{ours['contacts_per_second']:>8,.0f} contacts/s (request to done), worker peak RSS "
+        f"{ours['worker_peak_rss_mib']} MiB"
+    )
+    print(
+        f"  with the CLI  : {ours['cli_wall_seconds']:>7.1f} s wall-clock for the two `sixdeg import` commands = "
+        f"{ours['cli_contacts_per_second']:>8,.0f} contacts/s"
     )
     print(
         f"naive baseline  : {baseline['contacts']:>9,} contacts in {baseline['seconds']:>7.1f} s = "
@@ -300,6 +311,12 @@ def main() -> None:
             goal_note="issue 4, at 100,000 contacts",
             baseline=baseline["contacts_per_second"],
             baseline_name="one transaction per contact",
+        ),
+        figure(
+            "Import: contacts per second, wall-clock of the `sixdeg import` commands",
+            ours["cli_contacts_per_second"],
+            "contacts/s",
+            better="higher",
         ),
         figure("Import: worker peak RSS", ours["worker_peak_rss_mib"], "MiB", better="lower"),
     ]

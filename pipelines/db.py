@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -235,20 +235,18 @@ def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[list[C
     """The columns to write and each row's values in their order, with column defaults applied (COPY and
     unnest bypass SQLAlchemy's)."""
     columns = [c for c in table.columns if any(c.name in row for row in rows) or c.default is not None]
-    values = []
-    for row in rows:
-        record = []
-        for column in columns:
-            if column.name in row:
-                value = row[column.name]
-            elif column.default is not None and column.default.is_callable:
-                value = column.default.arg(None)  # type: ignore[union-attr]
-            elif column.default is not None:
-                value = column.default.arg  # type: ignore[union-attr]
-            else:
-                value = None
-            record.append(value)
-        values.append(record)
+    # Per column: its name, and how to fill it when a row lacks it (a callable default, or a constant).
+    fillers: list[tuple[str, Callable[[], Any] | None, Any]] = []
+    for column in columns:
+        default = column.default
+        if default is not None and default.is_callable:
+            fillers.append((column.name, partial(default.arg, None), None))  # type: ignore[union-attr]
+        else:
+            fillers.append((column.name, None, default.arg if default is not None else None))  # type: ignore[union-attr]
+    values = [
+        [row[name] if name in row else make() if make is not None else constant for name, make, constant in fillers]
+        for row in rows
+    ]
     return columns, values
 
 

@@ -114,33 +114,37 @@ class NormalizedContact:
     def fields(self) -> dict[str, Any]:
         """All fields as a JSON-serializable dict (tuples become lists, dates ISO strings), for provenance."""
         out: dict[str, Any] = {}
-        for f in dataclass_fields(self):
-            value = getattr(self, f.name)
+        for name in _NORMALIZED_FIELDS:
+            value = getattr(self, name)
             if isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, date):
                 value = value.isoformat()
-            out[f.name] = value
+            out[name] = value
         return out
 
     def content_hash(self) -> str:
         """sha256 hex of a canonical JSON of `fields()` without `line`: the same content gives the same hash.
 
-        Computed once and kept with the record (and pickled with it), like `fields_json`: an import computes
-        both while it prepares a batch, in a helper process when it has one."""
-        cached = self.__dict__.get("_content_hash")
-        if cached is None:
-            data = self.fields()
-            del data["line"]
-            canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            cached = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-            object.__setattr__(self, "_content_hash", cached)
-        return cached
+        Computed once with `fields_json` and kept with the record (and pickled with it): an import computes both
+        while it prepares a batch, in a helper process when it has one."""
+        return self._digest()[1]
 
     def fields_json(self) -> str:
         """`fields()` as JSON text, as the contact row stores it."""
-        cached = self.__dict__.get("_fields_json")
+        return self._digest()[0]
+
+    def _digest(self) -> tuple[str, str]:
+        cached = self.__dict__.get("_digest_cache")
         if cached is None:
-            cached = json.dumps(self.fields())
-            object.__setattr__(self, "_fields_json", cached)
+            data = self.fields()
+            stored = json.dumps(data)
+            del data["line"]
+            canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            cached = (stored, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+            object.__setattr__(self, "_digest_cache", cached)
         return cached
+
+
+#: NormalizedContact's field names in declaration order (`fields()` runs for every imported contact).
+_NORMALIZED_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclass_fields(NormalizedContact))
