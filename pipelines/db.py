@@ -30,6 +30,7 @@ from sqlalchemy import (
     event,
     insert,
     text,
+    update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -317,3 +318,39 @@ def bulk_insert_ignoring_conflicts(
         return None
     statement += " RETURNING " + ", ".join(f'"{name}"' for name in returning)
     return [tuple(row) for row in session.execute(text(statement), arrays)]
+
+
+def bulk_update_by_id(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Update many rows by primary key `id`, each row a dict of `id` and the columns to set.
+
+    On Postgres one `UPDATE ... FROM unnest(arrays)` per distinct set of columns, instead of one statement per row
+    (an import batch re-seeing 1,000 known edges spent 30 ms in executemany); SQLAlchemy's bulk UPDATE on
+    SQLite. No ORM events run and loaded objects are not refreshed, as with SQLAlchemy's bulk UPDATE."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(update(model), list(rows))
+        return
+    table: Table = model.__table__
+    dialect = session.get_bind().dialect
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(name for name in row if name != "id")), []).append(row)
+    for names, group in groups.items():
+        columns = [table.c[name] for name in names]
+        arrays: dict[str, list[Any]] = {"ids": [row["id"] for row in group]}
+        casts, sets = [f"CAST(:ids AS {table.c.id.type.compile(dialect=dialect)}[])"], []
+        for index, column in enumerate(columns):
+            is_json = isinstance(column.type, JSON)  # sent as text, cast back to the column's type per value
+            column_type = column.type.compile(dialect=dialect)
+            arrays[f"c{index}"] = [_as_json_text(row[column.name]) if is_json else row[column.name] for row in group]
+            casts.append(f"CAST(:c{index} AS {'TEXT' if is_json else column_type}[])")
+            sets.append(f'"{column.name}" = v.c{index}' + (f"::{column_type}" if is_json else ""))
+        aliases = ", ".join(["id", *(f"c{index}" for index in range(len(columns)))])
+        session.execute(
+            text(
+                f'UPDATE "{table.name}" AS t SET {", ".join(sets)} '
+                f"FROM unnest({', '.join(casts)}) AS v({aliases}) WHERE t.id = v.id"
+            ),
+            arrays,
+        )

@@ -195,13 +195,18 @@ def batches(
     )
 
 
-#: Refresh the planner's statistics every this many batches of a large import, so lookups keep using the
-#: indexes as the tables grow (autovacuum reacts minutes later; a big import must not wait for it).
-ANALYZE_EVERY_BATCHES = 20
+#: A large import refreshes the planner's statistics after this many batches, and again each time it has
+#: doubled that count (20, 40, 80, 160 ... batches), so lookups keep using the indexes as the tables grow
+#: (autovacuum reacts minutes later; a big import must not wait for it). Statistics at most half as old as the
+#: import are good enough for its plans (Postgres also scales row estimates by the tables' current size), and
+#: a 1,000,000-row import analyzes 6 times instead of 50.
+ANALYZE_FIRST_AFTER_BATCHES = 20
 
 
 def refresh_statistics(session: Session, batch_number: int) -> None:
-    if batch_number % ANALYZE_EVERY_BATCHES == 0:
+    """ANALYZE the tables an import grows when `batch_number` (batches already committed) is due."""
+    multiple, remainder = divmod(batch_number, ANALYZE_FIRST_AFTER_BATCHES)
+    if batch_number and not remainder and multiple & (multiple - 1) == 0:
         analyze(session, "identities", "contacts", "people", "connections")
 
 

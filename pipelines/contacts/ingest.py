@@ -15,12 +15,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select, text, update
+from sqlalchemy import exists, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from pipelines.contacts.merge import MergeRefused, choose_survivor, live_person_id, live_person_ids, merge_people
 from pipelines.contacts.records import NormalizedContact
-from pipelines.db import JsonText, among, bulk_insert, bulk_insert_ignoring_conflicts, insert_ignoring_conflicts
+from pipelines.db import (
+    JsonText,
+    among,
+    bulk_insert,
+    bulk_insert_ignoring_conflicts,
+    bulk_update_by_id,
+    insert_ignoring_conflicts,
+)
 from pipelines.graph.strength import Evidence, strength
 from pipelines.models import (
     Connection,
@@ -395,8 +402,7 @@ def _refresh_people(
             values["display_name"] = _fit("display_name", contact.display_name)
         if values:
             updates.append({"id": person.id, **values})  # the version rises with the batch's notify_people_changed
-    if updates:
-        session.execute(update(Person), updates)
+    bulk_update_by_id(session, Person, updates)
 
 
 def _upsert_connections(
@@ -485,7 +491,7 @@ def _upsert_connections(
     if new_rows:
         bulk_insert(session, Connection.__table__, new_rows)
     if updates:
-        session.execute(update(Connection), updates)
+        bulk_update_by_id(session, Connection, updates)
 
 
 def _edges_keyed(
