@@ -391,7 +391,8 @@ def _refresh_people(
     if not by_person:
         return
     updates = []
-    for person in session.scalars(select(Person).where(among(session, Person.id, list(by_person)))):
+    columns = [Person.id, Person.display_name, *(getattr(Person, name) for name in PERSON_FIELDS)]
+    for person in session.execute(select(*columns).where(among(session, Person.id, list(by_person)))):
         contact = by_person[person.id]
         values = {}
         for name in PERSON_FIELDS:
