@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import closing
-
 import dramatiq
 from dramatiq.middleware import Shutdown
 
@@ -49,14 +47,9 @@ def _import_file(config: Config, import_id: int) -> None:
         return
     metrics.import_started()
     try:
-        with closing(importer.prepared_batches(plan, **importer.batch_limits(config))) as stream:
-            for batch in stream:
-                with unit_of_work(config) as session:
-                    result = importer.process_batch(session, plan, batch)
-                accepted = result.contacts_created + result.contacts_updated + result.contacts_unchanged
-                metrics.contacts_ingested(
-                    accepted=accepted, merged=result.people_merged, rejected=batch.records - accepted
-                )
+        for batch, result in importer.run_batches(config, plan):
+            accepted = result.contacts_created + result.contacts_updated + result.contacts_unchanged
+            metrics.contacts_ingested(accepted=accepted, merged=result.people_merged, rejected=batch.records - accepted)
     except Exception as exc:
         if not _interrupted_by_shutdown(exc):  # a deploy is not a failure: the retry resumes after the last batch
             with unit_of_work(config) as session:

@@ -31,7 +31,6 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -626,10 +625,8 @@ def import_file(config: Config, owner_email: str, path: Path, *, fmt: str, sourc
     with unit_of_work(config) as session:
         plan = importer.start_import(session, import_id)
     if plan is not None:
-        with closing(importer.prepared_batches(plan, **importer.batch_limits(config))) as stream:
-            for batch in stream:
-                with unit_of_work(config) as session:
-                    importer.process_batch(session, plan, batch)
+        for _written in importer.run_batches(config, plan):  # every batch, one transaction each
+            pass
         with unit_of_work(config) as session:
             importer.finish_import(session, import_id)
     return import_id

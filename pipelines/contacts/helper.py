@@ -36,16 +36,10 @@ def _write_frame(out: IO[bytes], kind: bytes, payload: bytes = b"") -> None:
     out.flush()
 
 
-def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
-    """`size` bytes from a pipe (which hands out what it holds), or None at end of file."""
-    chunks, missing = [], size
-    while missing:
-        chunk = stream.read(missing)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        missing -= len(chunk)
-    return b"".join(chunks)
+def _read(stream: IO[bytes], size: int) -> bytes | None:
+    """`size` bytes from the helper's (buffered) stdout, which waits for them; None at its end."""
+    data = stream.read(size)
+    return data if len(data) == size else None
 
 
 def _died(process: subprocess.Popen[bytes]) -> HelperFailed:
@@ -64,19 +58,17 @@ def iterate_in_helper(generate: Callable[..., Iterator[Any]], *args: Any) -> Ite
     memory) raises HelperFailed.
     """
     job = pickle.dumps((generate.__module__, generate.__qualname__, args), protocol=pickle.HIGHEST_PROTOCOL)
-    process = subprocess.Popen(
-        [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
-    )
+    process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert process.stdin is not None and process.stdout is not None
     try:
         process.stdin.write(job)
         process.stdin.close()
         while True:
-            header = _read_exactly(process.stdout, _HEADER.size)
+            header = _read(process.stdout, _HEADER.size)
             if header is None:
                 raise _died(process)
             kind, size = _HEADER.unpack(header)
-            payload = _read_exactly(process.stdout, size) if size else b""
+            payload = _read(process.stdout, size) if size else b""
             if payload is None:
                 raise _died(process)
             if kind == _ITEM:

@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -24,7 +25,7 @@ from pipelines.contacts.detect import detect_format
 from pipelines.contacts.helper import iterate_in_helper
 from pipelines.contacts.ingest import BatchResult, BatchTarget, ingest_batch
 from pipelines.contacts.records import NotAContactFile, ParsedContact, RowError
-from pipelines.db import analyze, insert_ignoring_conflicts
+from pipelines.db import analyze, insert_ignoring_conflicts, unit_of_work
 from pipelines.models import Import, ImportError_, ImportStatus, Source, SourceKind, User, utcnow
 from pipelines.outbox import send_after_commit
 
@@ -226,22 +227,29 @@ def prepared_batches(
         yield from prepare_batches(*args)
 
 
-def batch_limits(config: Config) -> dict[str, int]:
-    """`prepared_batches`' limits as configured."""
-    return {
-        "max_rows": config.import_max_rows,
-        "max_field_length": config.import_max_field_length,
-        "helper_min_rows": config.import_helper_min_rows,
-    }
+def run_batches(config: Config, plan: ImportPlan) -> Iterator[tuple[PreparedBatch, BatchResult]]:
+    """Write the plan's remaining batches, one transaction each, yielding each batch and what it did.
+
+    The reading helper (if any) is ended when the loop ends, whether it finished, raised or was interrupted."""
+    stream = prepared_batches(
+        plan,
+        max_rows=config.import_max_rows,
+        max_field_length=config.import_max_field_length,
+        helper_min_rows=config.import_helper_min_rows,
+    )
+    with closing(stream):
+        for batch in stream:
+            with unit_of_work(config) as session:
+                result = process_batch(session, plan, batch)
+            yield batch, result
 
 
 def process_batch(session: Session, plan: ImportPlan, batch: PreparedBatch) -> BatchResult:
     """Persist one prepared batch, record its row errors, and move the checkpoint; idempotent."""
     done_before = session.scalar(select(Import.rows_done).where(Import.id == plan.import_id)) or 0
     refresh_statistics(session, done_before // BATCH_SIZE)
-    errors = batch.errors
     result = ingest_batch(session, plan.target, batch.contacts)
-    if errors:
+    if batch.errors:
         session.execute(
             insert_ignoring_conflicts(session, ImportError_.__table__, ("import_id", "line")),
             [
@@ -251,7 +259,7 @@ def process_batch(session: Session, plan: ImportPlan, batch: PreparedBatch) -> B
                     "reason": e.reason[:500],
                     "raw": e.raw[:1000].replace("\x00", "\ufffd"),  # Postgres text cannot hold NUL (binary rows)
                 }
-                for e in errors
+                for e in batch.errors
             ],
         )
     session.execute(
@@ -264,7 +272,7 @@ def process_batch(session: Session, plan: ImportPlan, batch: PreparedBatch) -> B
             contacts=Import.contacts + result.contacts_created,
             contacts_updated=Import.contacts_updated + result.contacts_updated,
             contacts_unchanged=Import.contacts_unchanged + result.contacts_unchanged,
-            errors=Import.errors + len(errors),
+            errors=Import.errors + len(batch.errors),
         )
     )
     return result
