@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 
 import dramatiq
@@ -261,15 +262,15 @@ def current_config() -> Config:
 def publish_committed(rows: Sequence[OutboxMessage]) -> dict[int, str]:
     """The outbox's publisher: enqueue rows a transaction just committed (they are in hand, so nothing is read
     back); returns {row id: error} for those that could not be published. The outbox marks the others sent; a
-    failed row stays unsent, with its error, for the sweeper (which resends under the same message id)."""
+    failed row stays unsent, with its error, for the sweeper (which resends it)."""
     broker = dramatiq.get_broker()
     failed: dict[int, str] = {}
-    for row in rows:
+    for group in outbox.message_groups(rows):
         try:
-            _enqueue(broker, row)
+            _enqueue(broker, group)
         except Exception as exc:
-            log.warning("outbox row %s (%s) not published: %s", row.id, row.actor_name, exc)
-            failed[row.id] = f"{type(exc).__name__}: {exc}"
+            log.warning("outbox rows %s (%s) not published: %s", [r.id for r in group], group[0].actor_name, exc)
+            failed.update(dict.fromkeys((row.id for row in group), f"{type(exc).__name__}: {exc}"))
     return failed
 
 
@@ -278,36 +279,45 @@ def publish_outbox_rows(
 ) -> int:
     """Publish unsent outbox rows (given ids, or all older than `older_than` s); returns how many were sent.
 
-    Rows are claimed (marked sent) and enqueued with their stored message ids in one transaction: a row whose
-    publish fails, or whose publisher dies before the commit, stays unsent (with the error recorded) for the
-    sweeper.
+    Rows are claimed (marked sent) and enqueued in one transaction: a row whose publish fails, or whose publisher
+    dies before the commit, stays unsent (with the error recorded) for the sweeper.
     """
     broker = dramatiq.get_broker()
     sent = 0
     with unit_of_work(engine or current_config()) as session:
-        for row in outbox.claim_unsent(session, ids, older_than=older_than):
+        for group in outbox.message_groups(outbox.claim_unsent(session, ids, older_than=older_than)):
             try:
-                _enqueue(broker, row)
+                _enqueue(broker, group)
             except Exception as exc:
-                log.warning("outbox row %s (%s) not published: %s", row.id, row.actor_name, exc)
-                outbox.mark_failed(session, row.id, f"{type(exc).__name__}: {exc}")
+                log.warning("outbox rows %s (%s) not published: %s", [r.id for r in group], group[0].actor_name, exc)
+                for row in group:
+                    outbox.mark_failed(session, row.id, f"{type(exc).__name__}: {exc}")
                 continue
-            sent += 1
+            sent += len(group)
     return sent
 
 
-def _enqueue(broker: Broker, row: OutboxMessage) -> None:
-    """Enqueue an outbox row as its Dramatiq message, under the row's stable message id."""
-    queue_name = row.queue_name or broker.get_actor(row.actor_name).queue_name
+def _enqueue(broker: Broker, rows: Sequence[OutboxMessage]) -> None:
+    """Enqueue outbox rows as one Dramatiq message: a single row under its stable message id; rows published
+    together (`outbox.message_groups`) as one message naming all their arguments, under a new id and without a
+    request id (they came from many requests; their rows keep theirs)."""
+    first = rows[0]
+    queue_name = first.queue_name or broker.get_actor(first.actor_name).queue_name
+    if len(rows) == 1:
+        args, options, message_id = tuple(first.args), dict(first.options), first.message_id
+    else:
+        args = tuple(row.args[0] for row in rows)
+        options = {k: v for k, v in first.options.items() if k != logs.REQUEST_ID_OPTION}
+        message_id = str(uuid.uuid4())
     message = Message(
         queue_name=queue_name,
-        actor_name=row.actor_name,
-        args=tuple(row.args),
-        kwargs=dict(row.kwargs),
-        options=dict(row.options),
-        message_id=row.message_id,
+        actor_name=first.actor_name,
+        args=args,
+        kwargs=dict(first.kwargs),
+        options=options,
+        message_id=message_id,
     )
-    broker.enqueue(message, delay=row.options.get("delay"))
+    broker.enqueue(message, delay=first.options.get("delay"))
 
 
 def start_worker(broker: Broker, config: Config, queues: set[str] | None = None) -> Worker:

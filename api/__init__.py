@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 
 from pipelines.config import Config
+from pipelines.db import is_postgres
 from pipelines.migrate import migrate_on_boot
 
 log = logging.getLogger(__name__)
@@ -60,4 +61,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(docs.blueprint)
     app.register_blueprint(web.blueprint)
     limits.limiter.exempt(web.blueprint)
+    if is_postgres(config.database_url):  # where bursts of webhooks come in (see WebhookLane)
+        app.wsgi_app = webhooks.WebhookLane(app)  # type: ignore[method-assign]
     return app

@@ -180,13 +180,13 @@ def _enforce_body_limits() -> None:
     else:
         request.max_content_length = config().max_upload_bytes if is_upload else config().max_body_bytes
     if request.content_length is not None and request.content_length > request.max_content_length:
-        limit = request.max_content_length
-        raise Problem(
-            413,
-            "Content Too Large",
-            f"The request body has {request.content_length} bytes; the limit is {limit}.",
-            slug="payload-too-large",
-        )
+        raise too_large(request.content_length, request.max_content_length)
+
+
+def too_large(length: int | None, limit: int) -> Problem:
+    """The 413 for a body of `length` bytes (None: sent without a length) over `limit`."""
+    has = f"has {length} bytes" if length is not None else "is larger than that"
+    return Problem(413, "Content Too Large", f"The request body {has}; the limit is {limit}.", slug="payload-too-large")
 
 
 def _require_declared_content_type() -> None:

@@ -46,6 +46,12 @@ class Problem(Exception):
         self.headers = headers or {}
         self.extra = extra
 
+    def response(self, instance: str | None = None) -> Response:
+        """This problem as a response (`instance`: the request path; by default the current Flask request's)."""
+        return problem_response(
+            self.status, self.title, self.detail, slug=self.slug, headers=self.headers, instance=instance, **self.extra
+        )
+
 
 def problem_response(
     status: int,
@@ -54,17 +60,20 @@ def problem_response(
     *,
     slug: str | None = None,
     headers: dict[str, str] | None = None,
+    instance: str | None = None,
     **extra: Any,
 ) -> Response:
-    """Build a problem+json response."""
+    """Build a problem+json response (`instance`: the request path; by default the current request's)."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + slug if slug else "about:blank",
         "title": title,
         "status": status,
         "detail": detail or title,
     }
-    if has_request_context():
-        body["instance"] = request.path
+    if instance is None and has_request_context():
+        instance = request.path
+    if instance is not None:
+        body["instance"] = instance
     body.update(extra)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
@@ -89,9 +98,7 @@ def _slug_for(code: int) -> str | None:
 
 
 def _handle_problem(problem: Problem) -> Response:
-    return problem_response(
-        problem.status, problem.title, problem.detail, slug=problem.slug, headers=problem.headers, **problem.extra
-    )
+    return problem.response()
 
 
 def _handle_http_exception(exc: HTTPException) -> Response:

@@ -119,31 +119,36 @@ _own_connections = threading.local()
 T = TypeVar("T")
 
 
-def with_autocommit_connection(config: Config, work: Callable[[psycopg.Connection], T]) -> T:
-    """Run `work` on this thread's own autocommit psycopg connection to the configured Postgres (opened on first
-    use, reopened after a fork or a lost connection). For hot paths whose whole job is one or two statements,
-    where a pooled SQLAlchemy session costs several times the statements themselves (the webhook receiver).
-    A connection error is retried once on a fresh connection, so `work` must be safe to repeat."""
+def with_autocommit_connection(target: Config | Engine, work: Callable[[psycopg.Connection], T]) -> T:
+    """Run `work` on this thread's own autocommit psycopg connection to `target`'s Postgres (a config, or an
+    engine of ours; opened on first use, reopened after a fork or a lost connection). For hot paths whose whole
+    job is one or two statements, where a pooled SQLAlchemy connection (a pre-ping, BEGIN and COMMIT) costs
+    several times the statements themselves: the webhook receiver, the outbox's mark-sent. A connection error is
+    retried once on a fresh connection, so `work` must be safe to repeat."""
+    if isinstance(target, Engine):  # its pool timeout is the backend timeout (see create_db_engine)
+        url, timeout = target.url.render_as_string(hide_password=False), target.pool.timeout()  # type: ignore[attr-defined]
+    else:
+        url, timeout = normalize_database_url(target.database_url), target.backend_timeout
     for attempt in (1, 2):
-        connection = _own_connection(config)
+        connection = _own_connection(url, timeout)
         try:
             return work(connection)
         except psycopg.OperationalError:
-            _held().pop(config.database_url, None)
+            _held().pop(url, None)
             connection.close()
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
 
 
-def _own_connection(config: Config) -> psycopg.Connection:
-    held = _held().get(config.database_url)
+def _own_connection(url: str, timeout: float) -> psycopg.Connection:
+    held = _held().get(url)
     if held is not None and held[0] == os.getpid() and not held[1].closed and not held[1].broken:
         return held[1]
-    url = make_url(normalize_database_url(config.database_url)).set(drivername="postgresql")
-    connect_args = _postgres_connect_args(config.backend_timeout, statement_timeout=True)
-    connection = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True, **connect_args)
-    _held()[config.database_url] = (os.getpid(), connection)
+    libpq_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connect_args = _postgres_connect_args(timeout, statement_timeout=True)
+    connection = psycopg.connect(libpq_url, autocommit=True, **connect_args)
+    _held()[url] = (os.getpid(), connection)
     return connection
 
 

@@ -13,6 +13,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from pipelines.db import with_autocommit_connection
 from pipelines.models import OutboxMessage, utcnow
 from pipelines.observability.logs import message_options_with_request_id
 
@@ -41,6 +43,37 @@ class ActorLike(Protocol):
 Publisher = Callable[[Sequence[OutboxMessage]], dict[int, str]]
 _publisher: Publisher | None = None
 _publisher_lock = threading.Lock()
+
+
+#: Actors registered with `publish_together`, and how many ids one of their messages may name.
+_PUBLISHED_TOGETHER: set[str] = set()
+MAX_IDS_PER_MESSAGE = 500
+
+
+def publish_together(actor_name: str) -> None:
+    """Let the rows for `actor_name` that are published in the same round go as one message naming all their
+    arguments: for actors that take any number of ids (`actor(*ids)`) and whose rows each name one. A burst of
+    webhooks then costs the broker and the workers a few messages, not one per event."""
+    _PUBLISHED_TOGETHER.add(actor_name)
+
+
+def message_groups(rows: Sequence[OutboxMessage]) -> list[list[OutboxMessage]]:
+    """The rows to publish, grouped into messages (in order of first appearance): rows with one argument, no
+    keyword arguments and no delay, for an actor registered with `publish_together`, share a message per actor
+    and queue, up to MAX_IDS_PER_MESSAGE; every other row is a message of its own."""
+    groups: list[list[OutboxMessage]] = []
+    open_groups: dict[tuple[str, str | None], list[OutboxMessage]] = {}
+    for row in rows:
+        if row.actor_name not in _PUBLISHED_TOGETHER or len(row.args) != 1 or row.kwargs or row.options.get("delay"):
+            groups.append([row])
+            continue
+        key = (row.actor_name, row.queue_name)
+        group = open_groups.get(key)
+        if group is None or len(group) >= MAX_IDS_PER_MESSAGE:
+            group = open_groups[key] = []
+            groups.append(group)
+        group.append(row)
+    return groups
 
 
 def set_publisher(publisher: Publisher | None) -> None:
@@ -102,6 +135,7 @@ class _BackgroundPublisher:
     the table and the sweeper publishes them: nothing is lost, only delayed."""
 
     BATCH = 500
+    LINGER = 0.025  # seconds a busy round waits for more rows
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -131,19 +165,25 @@ class _BackgroundPublisher:
             return self._idle.wait_for(lambda: self._outstanding == 0, timeout)
 
     def _run(self, pending: queue.SimpleQueue[tuple[Engine, Sequence[OutboxMessage]]]) -> None:
+        last_round = 0.0
         while True:
             engine, rows = pending.get()
+            # Busy (the last round was moments ago): gather for LINGER first, so a burst goes out in few rounds,
+            # each one publish per message group and one mark-sent UPDATE. After a quiet spell, publish at once.
+            gather_until = time.monotonic() + self.LINGER if time.monotonic() - last_round < self.LINGER else 0.0
             batches: dict[Engine, list[OutboxMessage]] = {engine: list(rows)}
             taken, submissions = len(rows), 1
             while taken < self.BATCH:
                 try:
-                    engine, rows = pending.get_nowait()
+                    wait = gather_until - time.monotonic()
+                    engine, rows = pending.get(timeout=wait) if wait > 0 else pending.get_nowait()
                 except queue.Empty:
                     break
                 batches.setdefault(engine, []).extend(rows)
                 taken, submissions = taken + len(rows), submissions + 1
             for engine, rows in batches.items():
                 _publish(rows, _recorder(engine))
+            last_round = time.monotonic()
             with self._idle:
                 self._outstanding -= submissions
                 self._idle.notify_all()
@@ -185,8 +225,17 @@ class _Marks:
             mark_failed(connection, row_id, error)
 
 
+#: `mark_sent` as one statement on Postgres, for the background publisher's rounds.
+_MARK_SENT_SQL = "UPDATE outbox SET sent_at = %s, attempts = attempts + 1 WHERE id = ANY(%s) AND sent_at IS NULL"
+
+
 def _recorder(engine: Engine) -> Callable[[_Marks], object]:
     def record(marks: _Marks) -> None:
+        if engine.dialect.name == "postgresql" and not marks.failed:  # the usual round: one autocommitted UPDATE
+            with_autocommit_connection(
+                engine, lambda c: c.execute(_MARK_SENT_SQL, (utcnow(), marks.sent), prepare=True)
+            )
+            return
         with engine.begin() as connection:  # no ORM session: this runs after every commit that sent a message
             marks.apply(connection)
 

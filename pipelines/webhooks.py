@@ -4,7 +4,7 @@ Receiving is cheap and safe: verify the Standard Webhooks signature (the `standa
 secret, or the previous one during a rotation's grace period), validate the payload, store it keyed by (source,
 webhook-id) and enqueue through the outbox, all in one transaction. Nothing is processed inline.
 
-Processing (`process_event`, on the queue) reuses the import pipeline's steps (normalize, resolve, persist,
+Processing (`process_events`, on the queue) reuses the import pipeline's steps (normalize, resolve, persist,
 project), so a webhook contact and an imported contact of the same person become one person. Events about one
 contact apply in the order the sender stamped them (`webhook-timestamp`, then arrival): an older event that
 arrives late is recorded and skipped, so upsert → delete → upsert converges whatever the delivery order.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NamedTuple, Protocol
@@ -37,7 +37,12 @@ from pipelines.config import Config
 from pipelines.contacts.ingest import BatchTarget, ingest_batch
 from pipelines.contacts.normalize import normalize
 from pipelines.contacts.records import NormalizedContact, ParsedContact, RowError
-from pipelines.db import insert_ignoring_conflicts, insert_ignoring_conflicts_on, with_autocommit_connection
+from pipelines.db import (
+    bulk_update_by_id,
+    insert_ignoring_conflicts,
+    insert_ignoring_conflicts_on,
+    with_autocommit_connection,
+)
 from pipelines.models import (
     Contact,
     OutboxMessage,
@@ -347,7 +352,7 @@ def accept_on(
         "sent_at": sent_at,
     }
     try:
-        receiving, row_id, event_id = connection.execute(_ACCEPT_SQL, params).fetchone()  # type: ignore[misc]
+        receiving, row_id, event_id = connection.execute(_ACCEPT_SQL, params, prepare=True).fetchone()  # type: ignore[misc]
     except psycopg.errors.ForeignKeyViolation:
         raise SourceGone(source_id) from None
     if not receiving:
@@ -422,26 +427,50 @@ PROCESS_BATCH = 200
 
 
 def process_event(session: Session, event_id: int, *, batch: int = PROCESS_BATCH) -> dict[int, str]:
-    """Apply the event `event_id` and up to `batch` - 1 other pending events of its source, in one
-    transaction; returns {event id: outcome}. Idempotent: processed events are not applied again (their
-    messages, delivered later, find nothing to do).
+    """`process_events` for one event."""
+    return process_events(session, [event_id], batch=batch)
+
+
+def process_events(session: Session, event_ids: Sequence[int], *, batch: int = PROCESS_BATCH) -> dict[int, str]:
+    """Apply the events `event_ids` (one message names one, or several the outbox published together) in one
+    transaction; a message that names one event also takes other pending events of its source, up to `batch`
+    (rows the sweeper resends one by one after an outage then drain in batches; a message naming several leaves
+    other events to their own messages, so workers do not queue on each other's row locks).
+    Returns {event id: outcome}. Idempotent: processed events are not applied again (their messages,
+    delivered later, find nothing to do).
 
     Per contact only the newest event (by the sender's timestamp, then arrival) that is newer than the last
     one applied takes effect; the others are recorded as skipped."""
-    first = session.scalar(_locked(session, select(WebhookEvent).where(WebhookEvent.id == event_id)))
-    if first is None or first.processed_at is not None:
-        return {}
-    others = select(WebhookEvent).where(
-        WebhookEvent.source_id == first.source_id, WebhookEvent.processed_at.is_(None), WebhookEvent.id != first.id
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        others = others.with_for_update(skip_locked=True)
-    events = [first, *(session.scalars(others.order_by(WebhookEvent.id).limit(batch - 1)) if batch > 1 else [])]
-    outcomes = _apply_events(session, events)
+    named = session.scalars(
+        _locked(
+            session,
+            select(WebhookEvent)
+            .where(WebhookEvent.id.in_(list(event_ids)), WebhookEvent.processed_at.is_(None))
+            .order_by(WebhookEvent.id),  # one lock order for every worker: no deadlocks
+        )
+    ).all()
+    by_source: dict[int, list[WebhookEvent]] = {}
+    for event in named:
+        by_source.setdefault(event.source_id, []).append(event)
+    outcomes: dict[int, str] = {}
     now = utcnow()
-    for event in events:
-        event.processed_at = now
-        event.outcome = outcomes[event.id][:500]
+    for source_id, events in by_source.items():
+        if len(event_ids) == 1 and batch > 1:
+            others = select(WebhookEvent).where(
+                WebhookEvent.source_id == source_id,
+                WebhookEvent.processed_at.is_(None),
+                WebhookEvent.id.not_in([event.id for event in events]),
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                others = others.with_for_update(skip_locked=True)
+            events += session.scalars(others.order_by(WebhookEvent.id).limit(batch - len(events)))
+        applied = _apply_events(session, events)
+        bulk_update_by_id(  # one statement, not an ORM UPDATE per event
+            session,
+            WebhookEvent,
+            [{"id": event.id, "processed_at": now, "outcome": applied[event.id][:500]} for event in events],
+        )
+        outcomes.update(applied)
     return outcomes
 
 

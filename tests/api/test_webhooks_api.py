@@ -3,6 +3,7 @@ rotation, replay, errors that store nothing, and processing that converges whate
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from dataclasses import dataclass
@@ -330,3 +331,79 @@ def test_on_postgres_a_source_cached_by_the_receiver_is_checked_again_when_it_ch
     with unit_of_work(config) as session:  # deleted behind the receiver's back
         session.delete(session.get(Source, source_id))
     assert _post(client, source_id, rotated.get_json()["secret"], upsert, msg_id="deleted").status_code == 404
+
+
+def test_on_postgres_webhooks_are_answered_by_the_lane_with_a_request_id_metrics_and_problems(on_postgres, monkeypatch):
+    """On Postgres `WebhookLane` answers webhooks before Flask: the same answers, the request id and metrics
+    every request gets, and an error it does not expect answered by Flask as any other (here: the database
+    going away mid-request is a 503 problem)."""
+    import psycopg
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from api.webhooks import WebhookLane
+
+    client, source_id, secret = on_postgres.client, on_postgres.source_id, on_postgres.secret
+    assert isinstance(client.application.wsgi_app, WebhookLane)
+    upsert = {"type": "contact.upserted", "data": ADA}
+    body = json.dumps(upsert).encode()
+    response = client.post(
+        f"/v1/webhooks/{source_id}/", data=body, headers={**_signed(secret, body), "X-Request-ID": "lane-test-1"}
+    )
+    assert (response.status_code, response.get_json()) == (202, {"accepted": True, "duplicate": False})
+    assert response.headers["X-Request-ID"] == "lane-test-1"
+
+    too_big = b"{" + b" " * on_postgres.config.webhook_max_bytes + b"}"
+    response = client.post(  # sent chunked (as gunicorn passes it on): no Content-Length, a terminated stream
+        f"/v1/webhooks/{source_id}",
+        input_stream=io.BytesIO(too_big),
+        headers=_signed(secret, b"{}"),
+        environ_overrides={"CONTENT_LENGTH": "", "wsgi.input_terminated": True},
+    )
+    assert response.status_code == 413
+    assert response.content_type == "application/problem+json"
+    assert response.get_json()["instance"] == f"/v1/webhooks/{source_id}"
+    assert response.headers["X-Request-ID"]
+
+    metrics_text = client.get("/metrics").get_data(as_text=True)
+    answered = {
+        (s.labels["route"], s.labels["status"]): s.value
+        for family in text_string_to_metric_families(metrics_text)
+        for s in family.samples
+        if s.name == "sixdeg_http_requests_total" and s.labels.get("method") == "POST"
+    }
+    assert answered[("/v1/webhooks/<int:source_id>", "202")] >= 1
+    assert answered[("/v1/webhooks/<int:source_id>", "413")] >= 1
+
+    calls = []
+
+    def database_gone(*args, **kwargs):
+        calls.append(args)
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(webhooks, "accept_receiving", database_gone)
+    response = _post(client, source_id, secret, upsert, msg_id="while-down")
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.content_type == "application/problem+json"
+    assert response.headers["Retry-After"] == "5"
+    assert len(calls) == 2  # the lane's attempt, then Flask's with the same body
+    assert _events(on_postgres.config) == 1
+
+
+def test_events_published_together_are_applied_by_one_message_and_only_those(app, config, alice):
+    """A message naming several events (the outbox publishes a burst's rows together) applies exactly those;
+    other pending events wait for their own messages. Applying it again changes nothing."""
+    client = app.test_client()
+    created = _create(client, alice)
+    source_id, secret = created["source"]["id"], created["secret"]
+    for number in range(4):
+        event = {"type": "contact.upserted", "data": {**ADA, "id": f"crm-{number}", "emails": [f"a{number}@x.example"]}}
+        assert _post(client, source_id, secret, event, msg_id=f"m{number}").status_code == 202
+    with unit_of_work(config) as session:
+        ids = session.scalars(select(WebhookEvent.id).order_by(WebhookEvent.id)).all()
+    with unit_of_work(config) as session:
+        assert webhooks.process_events(session, ids[:3]) == dict.fromkeys(ids[:3], "created")
+    with unit_of_work(config) as session:
+        assert webhooks.process_events(session, ids[:3]) == {}
+        pending = session.scalars(select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None))).all()
+    assert pending == [ids[3]]
+    assert _process_all(config) == ["created"]
