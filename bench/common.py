@@ -93,6 +93,7 @@ def served(
             "--log-level",
             "warning",
             *(["--worker-class", "gthread", "--threads", str(gunicorn_threads)] if gunicorn_threads else []),
+            *("--keep-alive", "75"),  # as kubernetes/base/api.yaml: idle connections are not closed under the client
             "api:create_app()",
         ]
     else:

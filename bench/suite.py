@@ -23,7 +23,7 @@ SUITE: dict[str, list[str]] = {
     "import": ["--contacts", "20000", "--baseline", "500"],
     "paths": ["--graphs", "enron", "--queries", "300"],
     "search": ["--people", "20000", "--queries", "300"],
-    "webhooks": ["--events", "2000"],
+    "webhooks": ["--events", "2000", "--rate", "500", "--rate-seconds", "5"],
     "backup": ["--contacts", "100000", "--requests", "500"],
     "web": ["--runs", "3", "--seconds", "3"],
     "api_load": ["--contacts", "2000", "--seconds", "5"],

@@ -2,7 +2,7 @@
 Postgres + RabbitMQ, a real worker process applying them, and a load generator on loopback.
 
     make services && .venv/bin/python bench/webhooks.py [--events 20000] [--concurrency 32]
-        [--gunicorn-workers 4] [--gunicorn-threads 8] [--no-worker]
+        [--gunicorn-workers 4] [--gunicorn-threads 8] [--no-worker] [--rate 500 [--rate-seconds 20]]
 
 1. A fresh Postgres database `sixdeg_bench_webhooks`, a user and a webhook source.
 2. `gunicorn 'api:create_app()'` (4 gthread workers of 8 threads, as production runs it) and
@@ -15,6 +15,9 @@ Postgres + RabbitMQ, a real worker process applying them, and a load generator o
    measured from the last answer until every event is processed and the last contact is searchable.
 5. End-to-end delay at rest: single events sent one at a time, the time until the contact is found by the search
    index (p50 and max of 20).
+   With `--rate R`: then, from rest, events at the fixed rate R for `--rate-seconds` (open loop: each request's
+   latency counts from when it was due, so waiting behind slow answers counts too): p50/p99 of the 202 at a
+   rate the server is offered rather than at saturation, and again none lost.
 6. Baseline, same run: the same load against `sixdeg serve` (waitress, the embedded default's server).
 
 Figures are printed and written to bench/results/webhooks.json (and webhooks-<time>.json).
@@ -65,9 +68,12 @@ def build_loadgen() -> Path:
     return out
 
 
-def load(loadgen: Path, url: str, secret: str, events: int, concurrency: int, prefix: str) -> dict:
+def load(loadgen: Path, url: str, secret: str, events: int, concurrency: int, prefix: str, rate: float = 0) -> dict:
     done = subprocess.run(
-        [str(loadgen), "-url", url, "-secret", secret, "-n", str(events), "-c", str(concurrency), "-prefix", prefix],
+        [
+            *(str(loadgen), "-url", url, "-secret", secret, "-n", str(events), "-c", str(concurrency)),
+            *("-prefix", prefix, "-rate", str(rate)),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -164,18 +170,16 @@ def measure(base: str, env: dict, database: str, loadgen: Path, args: argparse.N
     }
     if args.no_worker:
         stored, _ = counts(database)
-        return {**result, "stored": stored - stored_before, "lost": result["accepted"] - (stored - stored_before)}
-    last = f"Load{args.events - 1} {prefix}"
-    while True:
-        stored, processed = counts(database)
-        if processed == stored and searchable(client, base, last):
-            break
-        if time.perf_counter() - finished > 900:
-            raise SystemExit(f"not drained after 15 minutes: {processed}/{stored} processed")
-        time.sleep(0.5)
+        measured = {**result, "stored": stored - stored_before, "lost": result["accepted"] - (stored - stored_before)}
+        if args.rate:  # open loop, from rest: the answers' latency at a fixed offered rate
+            offered = at_rate(loadgen, url, secret, args, prefix)
+            stored_after, _ = counts(database)
+            measured["at_rate"] = {**offered, "lost": offered["accepted"] - (stored_after - stored)}
+        return measured
+    stored = drained(client, base, database, f"Load{args.events - 1} {prefix}")
     drain = time.perf_counter() - finished
     delays = single_event_delays(client, base, url, secret, args.samples)
-    return {
+    measured = {
         **result,
         "stored": stored - stored_before,
         "lost": result["accepted"] - (stored - stored_before),
@@ -183,6 +187,41 @@ def measure(base: str, env: dict, database: str, loadgen: Path, args: argparse.N
         "searchable_delay_p50_ms": round(percentile(delays, 0.5), 1),
         "searchable_delay_max_ms": round(max(delays), 1),
     }
+    if args.rate:  # open loop, from rest: the answers' latency at a fixed offered rate
+        stored_before = stored + args.samples
+        offered = at_rate(loadgen, url, secret, args, prefix)
+        stored = drained(client, base, database, f"Load{offered['sent'] - 1} {prefix}r")
+        measured["at_rate"] = {**offered, "lost": offered["accepted"] - (stored - stored_before)}
+    return measured
+
+
+def at_rate(loadgen: Path, url: str, secret: str, args: argparse.Namespace, prefix: str) -> dict:
+    """`--rate` requests/s for `--rate-seconds`, open loop, over `--rate-connections` connections."""
+    events = round(args.rate * args.rate_seconds)
+    return load(loadgen, url, secret, events, args.rate_connections, prefix + "r", rate=args.rate)
+
+
+def drained(client: requests.Session, base: str, database: str, last: str) -> int:
+    """Wait until every stored event is processed and the contact named `last` is searchable; the events stored."""
+    started = time.perf_counter()
+    while True:
+        stored, processed = counts(database)
+        if processed == stored and searchable(client, base, last):
+            return stored
+        if time.perf_counter() - started > 900:
+            raise SystemExit(f"not drained after 15 minutes: {processed}/{stored} processed")
+        time.sleep(0.5)
+
+
+def print_at_rate(server: str, result: dict, args: argparse.Namespace) -> None:
+    if "at_rate" in result:
+        fixed = result["at_rate"]
+        print(
+            f"{server:9} at {args.rate:g} requests/s offered (open loop, {args.rate_connections} connections): "
+            f"{fixed['accepted']}/{fixed['sent']} accepted, {fixed['accepted_per_second']:7.0f} req/s | 202 "
+            f"p50 {fixed['p50_ms']:6.1f} ms p99 {fixed['p99_ms']:6.1f} ms | lost {fixed['lost']}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -194,6 +233,11 @@ def main() -> None:
         "--gunicorn-threads", type=int, default=8, help="threads per gunicorn worker (gthread, as production); 0: sync"
     )
     parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument(
+        "--rate", type=float, default=0, help="then, from rest, send at this fixed rate (open loop): p50/p99 there"
+    )
+    parser.add_argument("--rate-seconds", type=float, default=20, help="how long to send at --rate")
+    parser.add_argument("--rate-connections", type=int, default=64, help="connections available at --rate")
     parser.add_argument("--servers", default="gunicorn,waitress")
     parser.add_argument(
         "--no-worker", action="store_true", help="no worker process: accepting only (no drain, no search delay)"
@@ -225,6 +269,7 @@ def main() -> None:
                 f"{server:9} {result['accepted']}/{result['sent']} accepted, {result['accepted_per_second']:7.0f} "
                 f"req/s | 202 p50 {result['p50_ms']:6.1f} ms p99 {result['p99_ms']:6.1f} ms | lost {result['lost']}"
             )
+            print_at_rate(server, result, args)
             continue
         print(
             f"{server:9} {result['accepted']}/{result['sent']} accepted, {result['accepted_per_second']:7.0f} req/s | "
@@ -233,6 +278,7 @@ def main() -> None:
             f"{result['searchable_delay_p50_ms']} ms (p50 of {args.samples}, at rest)",
             flush=True,
         )
+        print_at_rate(server, result, args)
     by_server = {result["server"]: result for result in results}
     ours, waitress = by_server.get("gunicorn", results[0]), by_server.get("waitress")
     versus = {"baseline_name": "sixdeg serve (waitress)"} if waitress and ours is not waitress else {}
@@ -258,6 +304,26 @@ def main() -> None:
         ),
         figure(f"Webhook events lost ({ours['server']})", ours["lost"], "events", better="lower", goal=0),
     ]
+    if args.rate:
+        fixed = ours["at_rate"]
+        alongside = "accepting alone" if args.no_worker else "with the worker"
+        where_rate = f"{ours['server']}, {args.rate:g} requests/s offered, {alongside}"
+        figures += [
+            figure(
+                f"Webhook answer p99 at a fixed rate ({where_rate})",
+                round(fixed["p99_ms"], 1),
+                "ms",
+                better="lower",
+                **({"goal": 50} if args.rate >= 1000 else {}),
+            ),
+            figure(
+                f"Webhook events lost at a fixed rate ({ours['server']})",
+                fixed["lost"],
+                "events",
+                better="lower",
+                goal=0,
+            ),
+        ]
     if not args.no_worker:
         figures.append(
             figure(

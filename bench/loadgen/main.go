@@ -1,8 +1,8 @@
 // loadgen is a load generator on loopback with two modes, each printing a JSON summary.
 //
 // Webhooks (bench/webhooks.py): signed Standard Webhooks events (contact.upserted) to one sixdeg webhook URL as
-// fast as `-c` concurrent keep-alive connections allow: accepted requests per second, latency percentiles of
-// the answers, and how many were not 202.
+// fast as `-c` concurrent keep-alive connections allow (or, with -rate, at a fixed rate: open loop): accepted
+// requests per second, latency percentiles of the answers, and how many were not 202.
 //
 // Replay (bench/api_load.py, with -urls): GET the URLs of a file (one a line, in order, round robin) with
 // `Authorization: Bearer <-token>` over `-c` keep-alive connections, for `-d` (or `-n` requests): requests
@@ -37,6 +37,7 @@ func main() {
 	urls := flag.String("urls", "", "replay mode: file of URLs to GET, one a line")
 	token := flag.String("token", "", "replay mode: bearer token")
 	duration := flag.Duration("d", 0, "replay mode: how long to send (0: send -n requests)")
+	rate := flag.Float64("rate", 0, "webhooks: send at this fixed rate (requests/s, open loop) instead of as fast as answered")
 	flag.Parse()
 	if *urls != "" {
 		replay(*urls, *token, *total, *duration, *concurrency)
@@ -63,6 +64,13 @@ func main() {
 				if i >= *total {
 					return
 				}
+				// Open loop: request i is due at started + i/rate, and its latency counts from then, so time spent
+				// waiting for a free connection behind slow answers is counted too (no coordinated omission).
+				due := time.Now()
+				if *rate > 0 {
+					due = started.Add(time.Duration(float64(i) / *rate * float64(time.Second)))
+					time.Sleep(time.Until(due))
+				}
 				body, _ := json.Marshal(map[string]any{
 					"type": "contact.upserted",
 					"data": map[string]any{
@@ -82,9 +90,11 @@ func main() {
 				request.Header.Set("webhook-id", id)
 				request.Header.Set("webhook-timestamp", ts)
 				request.Header.Set("webhook-signature", signature)
-				sent := time.Now()
+				if *rate == 0 {
+					due = time.Now()
+				}
 				response, err := client.Do(request)
-				latencies[i] = float64(time.Since(sent).Microseconds()) / 1000
+				latencies[i] = float64(time.Since(due).Microseconds()) / 1000
 				if err != nil {
 					atomic.AddInt64(&failed, 1)
 					continue
@@ -106,7 +116,7 @@ func main() {
 	json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"sent": *total, "seconds": elapsed, "accepted": accepted, "accepted_per_second": float64(accepted) / elapsed,
 		"p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": latencies[len(latencies)-1],
-		"statuses": byStatus, "transport_errors": failed,
+		"statuses": byStatus, "transport_errors": failed, "offered_per_second": *rate,
 	})
 }
 
