@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 
 import dramatiq
@@ -265,12 +264,12 @@ def publish_committed(rows: Sequence[OutboxMessage]) -> dict[int, str]:
     failed row stays unsent, with its error, for the sweeper (which resends it)."""
     broker = dramatiq.get_broker()
     failed: dict[int, str] = {}
-    for group in outbox.message_groups(rows):
+    for message in outbox.outgoing_messages(rows):
         try:
-            _enqueue(broker, group)
+            _enqueue(broker, message)
         except Exception as exc:
-            log.warning("outbox rows %s (%s) not published: %s", [r.id for r in group], group[0].actor_name, exc)
-            failed.update(dict.fromkeys((row.id for row in group), f"{type(exc).__name__}: {exc}"))
+            log.warning("outbox rows %s (%s) not published: %s", [r.id for r in message.rows], message.actor_name, exc)
+            failed.update(dict.fromkeys((row.id for row in message.rows), f"{type(exc).__name__}: {exc}"))
     return failed
 
 
@@ -285,39 +284,31 @@ def publish_outbox_rows(
     broker = dramatiq.get_broker()
     sent = 0
     with unit_of_work(engine or current_config()) as session:
-        for group in outbox.message_groups(outbox.claim_unsent(session, ids, older_than=older_than)):
+        for message in outbox.outgoing_messages(outbox.claim_unsent(session, ids, older_than=older_than)):
             try:
-                _enqueue(broker, group)
+                _enqueue(broker, message)
             except Exception as exc:
-                log.warning("outbox rows %s (%s) not published: %s", [r.id for r in group], group[0].actor_name, exc)
-                for row in group:
+                log.warning(
+                    "outbox rows %s (%s) not published: %s", [r.id for r in message.rows], message.actor_name, exc
+                )
+                for row in message.rows:
                     outbox.mark_failed(session, row.id, f"{type(exc).__name__}: {exc}")
                 continue
-            sent += len(group)
+            sent += len(message.rows)
     return sent
 
 
-def _enqueue(broker: Broker, rows: Sequence[OutboxMessage]) -> None:
-    """Enqueue outbox rows as one Dramatiq message: a single row under its stable message id; rows published
-    together (`outbox.message_groups`) as one message naming all their arguments, under a new id and without a
-    request id (they came from many requests; their rows keep theirs)."""
-    first = rows[0]
-    queue_name = first.queue_name or broker.get_actor(first.actor_name).queue_name
-    if len(rows) == 1:
-        args, options, message_id = tuple(first.args), dict(first.options), first.message_id
-    else:
-        args = tuple(row.args[0] for row in rows)
-        options = {k: v for k, v in first.options.items() if k != logs.REQUEST_ID_OPTION}
-        message_id = str(uuid.uuid4())
+def _enqueue(broker: Broker, outgoing: outbox.OutgoingMessage) -> None:
+    """Enqueue an outgoing outbox message as its Dramatiq message."""
     message = Message(
-        queue_name=queue_name,
-        actor_name=first.actor_name,
-        args=args,
-        kwargs=dict(first.kwargs),
-        options=options,
-        message_id=message_id,
+        queue_name=outgoing.queue_name or broker.get_actor(outgoing.actor_name).queue_name,
+        actor_name=outgoing.actor_name,
+        args=outgoing.args,
+        kwargs=outgoing.kwargs,
+        options=outgoing.options,
+        message_id=outgoing.message_id,
     )
-    broker.enqueue(message, delay=first.options.get("delay"))
+    broker.enqueue(message, delay=outgoing.options.get("delay"))
 
 
 def start_worker(broker: Broker, config: Config, queues: set[str] | None = None) -> Worker:

@@ -23,9 +23,9 @@ from api.observability import REQUEST_ID_HEADER
 from api.problems import Problem
 from api.schemas import RotateIn, SecretOut, SourceIn, WebhookAccepted, WebhookSourceOut
 from api.spec import spec
-from pipelines import outbox, webhooks
+from pipelines import webhooks
 from pipelines.config import Config
-from pipelines.db import get_engine, is_postgres
+from pipelines.db import is_postgres
 from pipelines.models import Source, SourceKind
 from pipelines.observability import logs, metrics
 
@@ -163,12 +163,9 @@ def accept_webhook(settings: Config, incoming: Request, source_id: int) -> dict[
             slug="validation",
             errors=[{"field": "webhook-id", "message": "at most 200 characters", "code": "too_long"}],
         )
-    if fast:  # one autocommitted statement: the event and its outbox row; the row is published in the background
+    if fast:  # one autocommitted statement: the event and its outbox row, published in the background
         with _answered_as_problems(source_id):
-            row = webhooks.accept_receiving(settings, source_id, body, headers, verified, webhook_id, payload)
-        if row is not None:
-            outbox.publish_soon(get_engine(settings), [row])
-        created = row is not None
+            created = webhooks.accept_receiving(settings, source_id, body, headers, verified, webhook_id, payload)
     else:
         created = webhooks.accept(db(), source, webhook_id, sent_at, payload)
     return {"accepted": True, "duplicate": not created}

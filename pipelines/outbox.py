@@ -17,14 +17,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, Engine, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.db import with_autocommit_connection
 from pipelines.models import OutboxMessage, utcnow
-from pipelines.observability.logs import message_options_with_request_id
+from pipelines.observability.logs import REQUEST_ID_OPTION, message_options_with_request_id
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,37 @@ def message_groups(rows: Sequence[OutboxMessage]) -> list[list[OutboxMessage]]:
             groups.append(group)
         group.append(row)
     return groups
+
+
+class OutgoingMessage(NamedTuple):
+    """One broker message for one or more outbox rows (see `outgoing_messages`)."""
+
+    rows: list[OutboxMessage]
+    message_id: str
+    actor_name: str
+    queue_name: str | None
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    options: dict[str, Any]
+
+
+def outgoing_messages(rows: Sequence[OutboxMessage]) -> list[OutgoingMessage]:
+    """The messages that publish `rows` (`message_groups`): a single row under its stable message id; rows
+    published together as one message naming all their arguments, under a new id and without a request id
+    (they came from many requests; their rows keep theirs)."""
+    messages = []
+    for group in message_groups(rows):
+        first = group[0]
+        if len(group) == 1:
+            args, options, message_id = tuple(first.args), dict(first.options), first.message_id
+        else:
+            args = tuple(row.args[0] for row in group)
+            options = {k: v for k, v in first.options.items() if k != REQUEST_ID_OPTION}
+            message_id = str(uuid.uuid4())
+        messages.append(
+            OutgoingMessage(group, message_id, first.actor_name, first.queue_name, args, dict(first.kwargs), options)
+        )
+    return messages
 
 
 def set_publisher(publisher: Publisher | None) -> None:

@@ -39,6 +39,7 @@ from pipelines.contacts.normalize import normalize
 from pipelines.contacts.records import NormalizedContact, ParsedContact, RowError
 from pipelines.db import (
     bulk_update_by_id,
+    get_engine,
     insert_ignoring_conflicts,
     insert_ignoring_conflicts_on,
     with_autocommit_connection,
@@ -53,7 +54,7 @@ from pipelines.models import (
     WebhookEvent,
     utcnow,
 )
-from pipelines.outbox import new_message_values, send_after_commit
+from pipelines.outbox import new_message_values, publish_soon, send_after_commit
 from pipelines.ownership import delete_contacts
 
 WEBHOOK_ACTOR = "webhooks.process_event"
@@ -396,16 +397,19 @@ def accept_receiving(
     verified: tuple[datetime, str],
     webhook_id: str,
     payload: ContactUpserted | ContactDeleted,
-) -> OutboxMessage | None:
-    """Store an event `verify_receiving` verified (`accept_on`, on the caller's thread's autocommit connection).
-    If the source changed since the cached copy that verified it, verify again against the source as it now is
-    and store then. Returns the outbox row to publish, None for a repeated webhook-id; raises NotReceiving or
-    BadSignature."""
+) -> bool:
+    """Store an event `verify_receiving` verified (`accept_on`, on the caller's thread's autocommit connection)
+    and hand its outbox row to the background publisher (`outbox.publish_soon`). If the source changed since
+    the cached copy that verified it, verify again against the source as it now is and store then. Returns
+    False for a repeated webhook-id; raises NotReceiving or BadSignature."""
 
-    def store(sent_at: datetime, secret: str) -> OutboxMessage | None:
-        return with_autocommit_connection(
+    def store(sent_at: datetime, secret: str) -> bool:
+        row = with_autocommit_connection(
             config, lambda c: accept_on(c, source_id, secret, webhook_id, sent_at, payload)
         )
+        if row is not None:
+            publish_soon(get_engine(config), [row])
+        return row is not None
 
     try:
         return store(*verified)
@@ -424,11 +428,6 @@ def accept_receiving(
 #: Events applied together: the one a message names, plus other pending events of the same source that no
 #: other worker holds. One pipeline batch for many events is what makes a burst drain quickly.
 PROCESS_BATCH = 200
-
-
-def process_event(session: Session, event_id: int, *, batch: int = PROCESS_BATCH) -> dict[int, str]:
-    """`process_events` for one event."""
-    return process_events(session, [event_id], batch=batch)
 
 
 def process_events(session: Session, event_ids: Sequence[int], *, batch: int = PROCESS_BATCH) -> dict[int, str]:

@@ -73,7 +73,7 @@ def _process_all(config) -> list[str]:
     outcomes = []
     for event_id in ids:
         with unit_of_work(config) as session:
-            outcomes.extend(webhooks.process_event(session, event_id).values())
+            outcomes.extend(webhooks.process_events(session, [event_id]).values())
     return outcomes
 
 
@@ -220,7 +220,7 @@ def test_upsert_delete_upsert_converges_in_any_processing_order(app, config, ali
         ids = session.scalars(select(WebhookEvent.id).order_by(WebhookEvent.id)).all()
     if order == "batch":  # all three in one pipeline batch
         with unit_of_work(config) as session:
-            assert sorted(webhooks.process_event(session, ids[1]).values()) == [
+            assert sorted(webhooks.process_events(session, [ids[1]]).values()) == [
                 "created",
                 f"skipped: superseded by event {ids[2]}",
                 f"skipped: superseded by event {ids[2]}",
@@ -228,13 +228,13 @@ def test_upsert_delete_upsert_converges_in_any_processing_order(app, config, ali
         order = ()
     for position in order:
         with unit_of_work(config) as session:
-            webhooks.process_event(session, ids[position], batch=1)
+            webhooks.process_events(session, [ids[position]], batch=1)
     with unit_of_work(config) as session:
         contacts = session.scalars(select(Contact).where(Contact.source_id == source_id)).all()
         assert [c.fields["company"] for c in contacts] == ["Analytical Engines"]
         assert session.get(Person, contacts[0].person_id).company == "Analytical Engines"
         for event_id in ids:  # processing again changes nothing
-            assert webhooks.process_event(session, event_id) == {}
+            assert webhooks.process_events(session, [event_id]) == {}
     assert _process_all(config) == []
 
 

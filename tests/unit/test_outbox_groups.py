@@ -51,3 +51,13 @@ def test_a_message_names_at_most_the_limit_of_ids():
 def test_an_actor_not_registered_gets_a_message_per_row():
     rows = [_row(1, actor="tests.never_registered"), _row(2, actor="tests.never_registered")]
     assert _ids(outbox.message_groups(rows)) == [[1], [2]]
+
+
+def test_a_message_for_rows_published_together_names_their_ids_without_a_request_id():
+    outbox.publish_together(TOGETHER)
+    rows = [_row(1, options={"request_id": "r1"}), _row(2, options={"request_id": "r2"}), _row(3, actor="tests.alone")]
+    together, alone = outbox.outgoing_messages(rows)
+    assert (together.args, together.options, together.actor_name) == ((1, 2), {}, TOGETHER)
+    assert together.message_id not in {"m1", "m2"}
+    assert [row.id for row in together.rows] == [1, 2]
+    assert (alone.args, alone.message_id, alone.rows) == ((3,), "m3", [rows[2]])
