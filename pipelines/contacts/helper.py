@@ -14,6 +14,7 @@ shutting down, a time limit).
 from __future__ import annotations
 
 import importlib
+import os
 import pickle
 import struct
 import subprocess
@@ -30,10 +31,17 @@ class HelperFailed(RuntimeError):
     """The helper process raised (the message carries its error) or died without finishing."""
 
 
-def _write_frame(out: IO[bytes], kind: bytes, payload: bytes = b"") -> None:
-    out.write(_HEADER.pack(kind, len(payload)))
-    out.write(payload)
-    out.flush()
+def _write_frame(fd: int, kind: bytes, payload: bytes = b"") -> None:
+    """One frame, written with `os.write` until all of it is out.
+
+    Not through `sys.stdout.buffer`: on Python 3.11, a BufferedWriter's large write to a pipe that a stop signal
+    interrupts part-way (SIGSTOP and SIGCONT, a debugger or profiler attaching) can put bytes out of place, so
+    the reader unpickled garbage and the import failed. A plain write reports how much it wrote, and the rest is
+    written next.
+    """
+    view = memoryview(_HEADER.pack(kind, len(payload)) + payload)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _read(stream: IO[bytes], size: int) -> bytes | None:
@@ -88,8 +96,9 @@ def iterate_in_helper(generate: Callable[..., Iterator[Any]], *args: Any) -> Ite
         process.stdout.close()
 
 
-def _serve(job: IO[bytes], out: IO[bytes]) -> None:
-    """The helper's side: run the pickled job read from `job`, writing its items to `out` as frames."""
+def _serve(job: IO[bytes], out: int) -> None:
+    """The helper's side: run the pickled job read from `job`, writing its items to the file descriptor `out` as
+    frames."""
     try:
         module, name, args = pickle.load(job)
         generate = getattr(importlib.import_module(module), name)
@@ -111,6 +120,7 @@ if __name__ == "__main__":
     # Through the module's importable name, so HelperFailed pickles as pipelines.contacts.helper.HelperFailed.
     from pipelines.contacts import helper
 
-    frames = sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt the frames
+    frames = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not corrupt the frames
+    sys.stdout = sys.stderr
     helper._serve(sys.stdin.buffer, frames)

@@ -31,3 +31,10 @@ def forever() -> Iterator[int]:
     yield os.getpid()
     while True:
         yield 0
+
+
+def big_items(n: int, size: int) -> Iterator[int | bytes]:
+    """The helper's pid, then `n` items of `size` bytes, each filled with its index's byte."""
+    yield os.getpid()
+    for i in range(n):
+        yield bytes([i % 251]) * (size + i)

@@ -4,13 +4,16 @@ reader stops. Real child processes, running the generators of tests/support/help
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from pipelines.contacts.batching import prepare_batches
 from pipelines.contacts.helper import HelperFailed, iterate_in_helper
-from tests.support.helper_jobs import count_to, fail_after, forever
+from tests.support.helper_jobs import big_items, count_to, fail_after, forever
 
 
 def test_items_arrive_in_order_from_another_process():
@@ -44,6 +47,33 @@ def test_a_reader_that_stops_early_ends_the_helper():
     items.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_items_arrive_intact_while_the_helper_is_stopped_and_continued():
+    """SIGSTOP/SIGCONT (a debugger or profiler attaching) interrupts the helper's writes part-way; each item must
+    still arrive whole. Through sys.stdout.buffer, this corrupted an item within a few hundred stops."""
+    count, size = 400, 150_000
+    items = iterate_in_helper(big_items, count, size)
+    pid = next(items)
+    reading = threading.Event()
+
+    def stop_and_continue() -> None:
+        while not reading.is_set():
+            os.kill(pid, signal.SIGSTOP)
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.002)
+
+    interrupter = threading.Thread(target=stop_and_continue)
+    interrupter.start()
+    try:
+        for index, item in enumerate(items):
+            assert item == bytes([index % 251]) * (size + index), f"item {index} arrived damaged"
+            time.sleep(0.002)
+    finally:
+        reading.set()
+        interrupter.join()
+        items.close()
+    assert index == count - 1
 
 
 def test_prepared_batches_are_the_same_in_a_helper_as_inline(tmp_path: Path):
