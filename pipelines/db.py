@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -77,7 +78,7 @@ def create_db_engine(config: Config, *, for_requests: bool = False) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
@@ -85,6 +86,15 @@ def create_db_engine(config: Config, *, for_requests: bool = False) -> Engine:
         pool_timeout=timeout,
         connect_args=_postgres_connect_args(timeout, statement_timeout=for_requests),
     )
+    event.listen(engine, "connect", lambda dbapi_connection, _record: send_lists_as_binary(dbapi_connection))
+    return engine
+
+
+def send_lists_as_binary(connection: psycopg.Connection) -> None:
+    """Send Python lists (the `= ANY(:array)` of `among`, the `unnest` arrays of the bulk writes) to Postgres in
+    binary. psycopg builds a text array literal in Python, quoting each element: about 0.9 ms for a list of
+    1,000 strings, against 0.2 ms in binary, and a batch of an import sends a dozen such lists."""
+    connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _postgres_connect_args(timeout: float, *, statement_timeout: bool = False) -> dict[str, Any]:
@@ -148,6 +158,7 @@ def _own_connection(url: str, timeout: float) -> psycopg.Connection:
     libpq_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     connect_args = _postgres_connect_args(timeout, statement_timeout=True)
     connection = psycopg.connect(libpq_url, autocommit=True, **connect_args)
+    send_lists_as_binary(connection)
     _held()[url] = (os.getpid(), connection)
     return connection
 
