@@ -7,8 +7,10 @@ counts the records already committed; a redelivered job skips them and resumes w
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
@@ -28,6 +30,8 @@ from pipelines.contacts.records import NotAContactFile, ParsedContact, RowError
 from pipelines.db import analyze, insert_ignoring_conflicts, unit_of_work
 from pipelines.models import Import, ImportError_, ImportStatus, Source, SourceKind, User, utcnow
 from pipelines.outbox import send_after_commit
+
+log = logging.getLogger(__name__)
 
 IMPORT_ACTOR = "contacts.import_file"
 BATCH_SIZE = 1000
@@ -202,13 +206,40 @@ def batches(
 #: import are good enough for its plans (Postgres also scales row estimates by the tables' current size), and
 #: a 1,000,000-row import analyzes 6 times instead of 50.
 ANALYZE_FIRST_AFTER_BATCHES = 20
+GROWN_TABLES = ("identities", "contacts", "people", "connections")
 
 
-def refresh_statistics(session: Session, batch_number: int) -> None:
-    """ANALYZE the tables an import grows when `batch_number` (batches already committed) is due."""
-    multiple, remainder = divmod(batch_number, ANALYZE_FIRST_AFTER_BATCHES)
-    if batch_number and not remainder and multiple & (multiple - 1) == 0:
-        analyze(session, "identities", "contacts", "people", "connections")
+def statistics_due(batches_done: int) -> bool:
+    """Whether the statistics are due once `batches_done` batches are committed (see ANALYZE_FIRST_AFTER_BATCHES)."""
+    multiple, remainder = divmod(batches_done, ANALYZE_FIRST_AFTER_BATCHES)
+    return bool(batches_done) and not remainder and multiple & (multiple - 1) == 0
+
+
+class StatisticsRefresher:
+    """ANALYZEs the tables an import grows on its own connection and thread, while the import writes its next
+    batches: off the import's path (about 0.3 s each time on a 100,000-contact import), on the core the import
+    leaves idle while it waits for Postgres. One at a time; `wait` before the import is marked done."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.thread: threading.Thread | None = None
+
+    def refresh(self) -> None:
+        if self.thread is not None and self.thread.is_alive():
+            return  # the running one is recent enough
+        self.thread = threading.Thread(target=self._analyze, name="import-statistics", daemon=True)
+        self.thread.start()
+
+    def _analyze(self) -> None:
+        try:
+            with unit_of_work(self.config) as session:
+                analyze(session, *GROWN_TABLES)
+        except Exception:  # stale statistics slow an import down; they must not fail it
+            log.warning("refreshing the planner's statistics during an import failed", exc_info=True)
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
 
 
 def prepared_batches(
@@ -237,17 +268,23 @@ def run_batches(config: Config, plan: ImportPlan) -> Iterator[tuple[PreparedBatc
         max_field_length=config.import_max_field_length,
         helper_min_rows=config.import_helper_min_rows,
     )
+    statistics = StatisticsRefresher(config)
+    batches_done = plan.rows_done // BATCH_SIZE
     with closing(stream):
-        for batch in stream:
-            with unit_of_work(config) as session:
-                result = process_batch(session, plan, batch)
-            yield batch, result
+        try:
+            for batch in stream:
+                with unit_of_work(config) as session:
+                    result = process_batch(session, plan, batch)
+                batches_done += 1
+                if statistics_due(batches_done):
+                    statistics.refresh()
+                yield batch, result
+        finally:
+            statistics.wait()
 
 
 def process_batch(session: Session, plan: ImportPlan, batch: PreparedBatch) -> BatchResult:
     """Persist one prepared batch, record its row errors, and move the checkpoint; idempotent."""
-    done_before = session.scalar(select(Import.rows_done).where(Import.id == plan.import_id)) or 0
-    refresh_statistics(session, done_before // BATCH_SIZE)
     result = ingest_batch(session, plan.target, batch.contacts)
     if batch.errors:
         session.execute(

@@ -1,16 +1,17 @@
 """The contact import pipeline end to end on SQLite and Postgres: identity resolution, merges and their undo,
 idempotent re-imports, job changes, phone-only contacts, row errors, and redelivered actors."""
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from actors.contacts import import_file
 from pipelines.contacts import importer
 from pipelines.contacts.merge import undo_merge
-from pipelines.db import unit_of_work
+from pipelines.db import is_postgres, unit_of_work
 from pipelines.models import (
     Connection,
     Contact,
@@ -283,6 +284,37 @@ def test_an_interrupted_import_resumes_after_its_last_committed_batch(
         job = session.get(Import, import_id)
         assert (job.status.value, job.rows_done, job.contacts, job.errors) == ("done", 2500, 2500, 0)
     assert count(db_config, Contact) == 2500
+
+
+def _analyze_counts(config) -> dict[str, int]:
+    with unit_of_work(config) as session:
+        rows = session.execute(
+            text("SELECT relname, analyze_count FROM pg_stat_user_tables WHERE relname = ANY(:names)"),
+            {"names": list(importer.GROWN_TABLES)},
+        )
+        return dict(rows.all())
+
+
+def test_a_large_import_refreshes_the_planner_statistics_of_the_tables_it_grows(db_config, monkeypatch, tmp_path):
+    if not is_postgres(db_config.database_url):
+        pytest.skip("SQLite keeps no planner statistics for an import to refresh")
+    postgres_config = db_config
+    user = seed_user(postgres_config, "stats@example.com")
+    monkeypatch.setattr(importer, "ANALYZE_FIRST_AFTER_BATCHES", 2)  # due after batches 2 and 4 of 5
+    before = _analyze_counts(postgres_config)
+    lines = ["First Name,Last Name,E-mail 1 - Value"] + [f"P{i},L{i},p{i}@example.com" for i in range(4500)]
+    job = run_import(postgres_config, user.user_id, _write(tmp_path, "big.csv", "\n".join(lines) + "\n"), "google")
+    assert (job.status.value, job.contacts) == ("done", 4500)
+
+    grown: dict[str, int] = {}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the statistics system shows a finished ANALYZE within moments
+        after = _analyze_counts(postgres_config)
+        grown = {name: after[name] - before.get(name, 0) for name in importer.GROWN_TABLES}
+        if all(count >= 2 for count in grown.values()):
+            break
+        time.sleep(0.2)
+    assert all(count >= 2 for count in grown.values()), grown  # autovacuum may add one of its own
 
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
