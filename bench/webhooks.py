@@ -20,7 +20,8 @@ Postgres + RabbitMQ, a real worker process applying them, and a load generator o
    rate the server is offered rather than at saturation, and again none lost.
 6. Baseline, same run: the same load against `sixdeg serve` (waitress, the embedded default's server).
 
-Figures are printed and written to bench/results/webhooks.json (and webhooks-<time>.json).
+Figures are printed and written to bench/results/webhooks.json (and webhooks-<time>.json). The worker's log is
+discarded unless SIXDEG_BENCH_WORKER_LOG names a file for it.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def run(server: str, env: dict, database: str, loadgen: Path, args: argparse.Nam
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ.get("SIXDEG_BENCH_WORKER_LOG", os.devnull), "w"),  # noqa: SIM115
         start_new_session=True,
     )
     try:

@@ -155,6 +155,31 @@ def test_rebuild_while_searching(config) -> None:
     assert len(alive) == 302
 
 
+def test_threads_sharing_an_engine_client_reuse_its_connections(config, caplog) -> None:
+    """Eight threads searching at once (a worker's or gunicorn's threads) keep their connections to the engine
+    instead of opening and discarding one per request."""
+    seed_user(config, "pool@example.com", contacts=[{"given_name": "Pooled", "emails": ["pooled@example.com"]}])
+    index = search_index(config)
+    index.refresh()
+    failures: list[BaseException] = []
+
+    def search_repeatedly() -> None:
+        try:
+            for _ in range(20):
+                index.search(SearchRequest(visibility=Visibility(owners=None), text="Pooled"))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    with caplog.at_level("WARNING", logger="urllib3.connectionpool"):
+        threads = [threading.Thread(target=search_repeatedly) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()] == []
+
+
 def test_the_consistency_sweep_repairs_drift(migrated_sqlite_config) -> None:
     from pipelines.projections import consistency_sweep
     from pipelines.search.port import PersonDoc
