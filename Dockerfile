@@ -49,4 +49,7 @@ WORKDIR /app
 USER 10001:10001
 EXPOSE 8000
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["gunicorn", "--bind=0.0.0.0:8000", "--workers=4", "--worker-tmp-dir=/tmp", "--access-logfile=-", "api:create_app()"]
+# The same server settings as kubernetes/base/api.yaml: threaded workers (a request waiting on Postgres does not hold
+# a whole process; the outbox publisher sends many rows per round) and idle connections kept longer than a proxy's.
+CMD ["gunicorn", "--bind=0.0.0.0:8000", "--workers=4", "--worker-class=gthread", "--threads=8", "--keep-alive=75", \
+     "--timeout=120", "--graceful-timeout=40", "--worker-tmp-dir=/tmp", "--access-logfile=-", "api:create_app()"]

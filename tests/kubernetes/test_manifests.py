@@ -10,7 +10,9 @@ the README documents.
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -374,6 +376,21 @@ def test_the_api_keeps_its_gunicorn_metrics_in_an_empty_dir(rendered, overlay):
     [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == directory]
     [volume] = [v for v in spec["volumes"] if v["name"] == mount["name"]]
     assert "emptyDir" in volume, "the multiprocess directory must start empty with each pod"
+
+
+def dockerfile_command() -> list[str]:
+    """The image's default command (the Dockerfile's CMD, an exec-form JSON list over continued lines)."""
+    text = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text().replace("\\\n", "")
+    [line] = [line for line in text.splitlines() if line.startswith("CMD ")]
+    return json.loads(line.removeprefix("CMD "))
+
+
+@overlays
+def test_the_images_default_command_serves_as_the_api_deployment_does(rendered, overlay):
+    """`docker run` of the image without a command runs gunicorn with the same settings as Kubernetes (threaded
+    workers, the keep-alive that outlasts a proxy's): not sync workers answering webhooks one at a time."""
+    [container] = named(rendered[overlay], "Deployment", "sixdeg-api")["spec"]["template"]["spec"]["containers"]
+    assert dockerfile_command() == container.get("command", []) + container["args"]
 
 
 @overlays
