@@ -59,3 +59,40 @@ def test_bulk_insert_takes_json_as_objects_or_as_text(db_config):
             session.execute(select(Contact.external_key, Contact.fields).where(Contact.external_key.like("as-%"))).all()
         )
     assert stored == {"as-object": {"birthday": "1990-01-02"}, "as-text": {"a": [1, "ü"]}}
+
+
+def test_bulk_insert_writes_every_column_type_as_given(db_config):
+    """Dates, times, floats, NULLs and text of any script come back as written (on Postgres a binary COPY)."""
+    seeded = seed_user(db_config, "types@example.com")
+    seen = datetime(2026, 12, 8, 1, 2, 3, 456789, tzinfo=UTC)
+    with unit_of_work(db_config) as session:
+        [person_id] = session.scalars(select(Contact.person_id).where(Contact.user_id == seeded.user_id)).all()[:1]
+        other = session.scalars(select(Contact.person_id).where(Contact.person_id != person_id)).first()
+        bulk_insert(
+            session,
+            Connection.__table__,
+            [
+                {
+                    "from_person_id": other,
+                    "to_person_id": person_id,
+                    "owner_user_id": seeded.user_id,
+                    "strength": 0.731,
+                    "evidence": {"sources": [3], "note": "Zoë, 東京"},
+                    "connected_on": date(2019, 2, 28),
+                    "first_seen": seen,
+                    "last_seen": seen,
+                    "version": 2,
+                }
+            ],
+        )
+    with unit_of_work(db_config) as session:
+        edge = session.scalars(
+            select(Connection).where(Connection.from_person_id == other, Connection.to_person_id == person_id)
+        ).one()
+        assert (edge.strength, edge.evidence, edge.connected_on, edge.version) == (
+            0.731,
+            {"sources": [3], "note": "Zoë, 東京"},
+            date(2019, 2, 28),
+            2,
+        )
+        assert (_as_utc(edge.first_seen), _as_utc(edge.last_seen)) == (seen, seen)
