@@ -23,6 +23,11 @@ ADMIN_URL = os.environ.get("SIXDEG_BENCH_ADMIN_URL", "postgresql+psycopg://sixde
 PASSWORD = "benchmark password"
 
 
+def database_url(name: str) -> str:
+    """The URL of database `name` on the benchmarks' Postgres."""
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
 def fresh_database(name: str) -> str:
     """Drop and create database `name`; returns its URL."""
     engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -30,7 +35,7 @@ def fresh_database(name: str) -> str:
         connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         connection.execute(text(f"CREATE DATABASE {name}"))
     engine.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return database_url(name)
 
 
 def sixdeg(env: dict, *args: str, stdin: str | None = None) -> str:

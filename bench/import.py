@@ -40,14 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from faker import Faker  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.common import figure, write_results  # noqa: E402
+from bench.common import BIN, PASSWORD, database_url, figure, fresh_database, sixdeg, write_results  # noqa: E402
 
-ADMIN_URL = os.environ.get("SIXDEG_BENCH_ADMIN_URL", "postgresql+psycopg://sixdeg:sixdeg@127.0.0.1:5432/postgres")
-BENCH_DB_URL = ADMIN_URL.rsplit("/", 1)[0] + "/sixdeg_bench"
+BENCH_DATABASE = "sixdeg_bench"
 AMQP_URL = os.environ.get("SIXDEG_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
-BIN = Path(sys.executable).parent
 GOOGLE_HEADER = [
     "First Name",
     "Last Name",
@@ -56,14 +53,6 @@ GOOGLE_HEADER = [
     "E-mail 1 - Value",
     "Phone 1 - Value",
 ]
-
-
-def fresh_database() -> None:
-    engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS sixdeg_bench WITH (FORCE)"))
-        connection.execute(text("CREATE DATABASE sixdeg_bench"))
-    engine.dispose()
 
 
 def email_address(first: str, last: str, index: int, domain: str) -> str:
@@ -151,15 +140,6 @@ class RssSampler(threading.Thread):
             self.stop.wait(0.2)
 
 
-def sixdeg(env: dict, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [str(BIN / "sixdeg"), *args], env=env, input=stdin, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"sixdeg {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
 def timed_import(env: dict, path: Path, email: str) -> dict:
     started = time.perf_counter()
     summary = json.loads(sixdeg(env, "import", str(path), "--user", email, "--json").strip().splitlines()[-1])
@@ -209,10 +189,10 @@ def start_worker(env: dict, work: Path, queues: list[str], threads: int, log: st
 
 def prepare_database(env: dict) -> None:
     """A fresh, migrated benchmark database with the two users."""
-    fresh_database()
+    fresh_database(BENCH_DATABASE)
     sixdeg(env, "migrate")
-    sixdeg(env, "user", "create", "bench@example.com", stdin="benchmark password\n")
-    sixdeg(env, "user", "create", "naive@example.com", stdin="benchmark password\n")
+    sixdeg(env, "user", "create", "bench@example.com", stdin=f"{PASSWORD}\n")
+    sixdeg(env, "user", "create", "naive@example.com", stdin=f"{PASSWORD}\n")
 
 
 def run_pipeline(env: dict, work: Path, files: tuple[Path, Path], threads: int, million: Path | None) -> dict:
@@ -277,7 +257,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sixdeg-bench-"))
     env = {
         **os.environ,
-        "SIXDEG_DATABASE_URL": BENCH_DB_URL,
+        "SIXDEG_DATABASE_URL": database_url(BENCH_DATABASE),
         "SIXDEG_BROKER_URL": AMQP_URL,
         "SIXDEG_DATA_DIR": str(work / "var"),
         "SIXDEG_WORKER_PREFETCH": "2",
